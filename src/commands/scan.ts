@@ -1,0 +1,98 @@
+// `syslayer scan <image>`: every ELF file of a directory image, its facts (DESIGN §5) and, for
+// each object with DT_NEEDED, its dependency closure resolved inside the image root.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ElfFacts, ScanOutcome } from '../core/facts.js';
+import { walkDirectory } from '../image/walk-directory.js';
+import { imageKind, UsageError } from '../image/open-image.js';
+import type { ImageTree } from '../image/tree.js';
+import { readLdSoConf } from '../closure/ld-so-conf.js';
+import { ClosureResolver, type Closure } from '../closure/resolve.js';
+import { WorkerPool } from '../pool/pool.js';
+import { Progress } from '../util/progress.js';
+import { Timers } from '../util/timers.js';
+
+export type ElfFileRecord = { path: string; size: number } & ElfFacts & { closure: Closure | null };
+export type ErrorFileRecord = { path: string; size: number; error: string; errorOffset?: number };
+export type FileRecord = ElfFileRecord | ErrorFileRecord;
+
+export interface ScanReport {
+  image: string;
+  files: FileRecord[];
+  counts: { files: number; elf: number; other: number; errors: number; directories: number; symlinks: number; special: number };
+  /** Directories of etc/ld.so.conf, as read from the image. */
+  ldSoConf: string[];
+}
+
+export interface ScanOptions {
+  timers?: Timers;
+  progress?: Progress;
+  threads?: number;
+}
+
+export async function scanImage(image: string, options: ScanOptions = {}): Promise<ScanReport> {
+  const timers = options.timers ?? new Timers();
+  const progress = options.progress ?? new Progress(false);
+  const kind = await imageKind(image);
+  if (kind !== 'directory') throw new UsageError(`${image}: scan reads directory images (tar images are not supported yet)`);
+
+  progress.update('walking the tree');
+  const tree = await timers.time('walk', () => walkDirectory(image));
+  const regular = [...tree.paths()].filter(([, e]) => e.kind === 'file').map(([path]) => ({ path, size: 0 }));
+
+  const pool = new WorkerPool(options.threads);
+  let outcomes: ScanOutcome[];
+  try {
+    outcomes = await timers.time('read', () =>
+      pool.scanFiles(image, regular, (done) => progress.update(`reading ${done}/${regular.length} files`)),
+    );
+  } finally {
+    await pool.close();
+  }
+
+  progress.update('resolving dependency closures');
+  const ldSoConf = await readLdSoConf(tree, imageReader(image));
+  const files = await timers.time('closure', () => resolveClosures(tree, ldSoConf, outcomes));
+  progress.stop();
+
+  const counts = { files: regular.length, elf: 0, other: 0, errors: 0, directories: 0, symlinks: 0, special: 0 };
+  for (const o of outcomes) {
+    if (o.kind === 'elf') counts.elf++;
+    else if (o.kind === 'other') counts.other++;
+    else counts.errors++;
+  }
+  for (const [, entry] of tree.paths()) {
+    if (entry.kind === 'dir') counts.directories++;
+    else if (entry.kind === 'symlink') counts.symlinks++;
+    else if (entry.kind === 'other') counts.special++;
+  }
+  counts.errors += tree.unreadable.length;
+  for (const u of tree.unreadable) files.push({ path: u.path, size: 0, error: `cannot list directory: ${u.error}` });
+  return { image, files, counts, ldSoConf };
+}
+
+function imageReader(root: string) {
+  return async (path: string): Promise<string | null> => {
+    try {
+      return await readFile(join(root, path), 'utf8');
+    } catch {
+      return null;
+    }
+  };
+}
+
+function resolveClosures(tree: ImageTree, ldSoConf: string[], outcomes: ScanOutcome[]): FileRecord[] {
+  const objects = new Map<string, ElfFacts>();
+  for (const o of outcomes) if (o.kind === 'elf') objects.set(o.path, o.facts);
+  const resolver = new ClosureResolver(tree, objects, ldSoConf);
+  const files: FileRecord[] = [];
+  for (const o of outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    if (o.kind === 'elf') {
+      const closure = o.facts.needed.length > 0 || o.facts.interpreter ? resolver.closureOf(o.path, o.facts) : null;
+      files.push({ path: o.path, size: o.size, ...o.facts, closure });
+    } else if (o.kind === 'error') {
+      files.push({ path: o.path, size: o.size, error: o.error, ...(o.errorOffset !== undefined ? { errorOffset: o.errorOffset } : {}) });
+    }
+  }
+  return files;
+}

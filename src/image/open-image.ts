@@ -1,0 +1,20 @@
+// Recognises what kind of image a path names. Directory images are read in place; tar images
+// come with the whole-image pipeline.
+import { stat } from 'node:fs/promises';
+
+export type ImageKind = 'directory' | 'tar' | 'tar.gz' | 'file';
+
+export class UsageError extends Error {}
+
+export async function imageKind(path: string): Promise<ImageKind> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new UsageError(`${path}: cannot open image: ${(error as Error).message}`);
+  }
+  if (info.isDirectory()) return 'directory';
+  if (/\.tar$/.test(path)) return 'tar';
+  if (/\.(tar\.gz|tgz)$/.test(path)) return 'tar.gz';
+  return 'file';
+}
