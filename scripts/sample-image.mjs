@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Assembles the bundled sample image (build/sample-rootfs) from the committed corpus: amd64
+// programs and libraries laid out like a usr-merged Debian root, the other architectures' files
+// under opt/foreign/ (they pass through, counted), an etc/ld.so.conf with an include, and the
+// usual `lib -> usr/lib` symlinks. Rebuilt from scratch on every run.
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const final = join(root, 'build', 'sample-rootfs');
+const work = `${final}.tmp`;
+rmSync(work, { recursive: true, force: true });
+
+const put = (rel, source) => {
+  mkdirSync(dirname(join(work, rel)), { recursive: true });
+  cpSync(source, join(work, rel), { preserveTimestamps: true });
+};
+
+const [header, ...rows] = readFileSync(join(root, 'corpus', 'manifest.tsv'), 'utf8').trim().split('\n');
+const cols = header.split('\t');
+for (const line of rows) {
+  const row = Object.fromEntries(line.split('\t').map((v, i) => [cols[i], v]));
+  const source = join(root, 'corpus', row.file);
+  const name = basename(row.path_in_package);
+  if (row.arch !== 'amd64') put(join('opt/foreign', row.arch, name), source);
+  else if (row.kind === 'shlib' || row.kind === 'interp') put(join('usr/lib/x86_64-linux-gnu', name), source);
+  else put(join('usr/bin', name), source);
+}
+mkdirSync(join(work, 'etc/ld.so.conf.d'), { recursive: true });
+writeFileSync(join(work, 'etc/ld.so.conf'), 'include /etc/ld.so.conf.d/*.conf\n');
+writeFileSync(join(work, 'etc/ld.so.conf.d/x86_64-linux-gnu.conf'), '# Multiarch support\n/usr/local/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n');
+for (const dir of ['lib', 'bin', 'sbin']) symlinkSync(`usr/${dir}`, join(work, dir));
+mkdirSync(join(work, 'usr/sbin'), { recursive: true });
+mkdirSync(join(work, 'usr/lib64'), { recursive: true });
+symlinkSync('usr/lib64', join(work, 'lib64'));
+symlinkSync('../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', join(work, 'usr/lib64/ld-linux-x86-64.so.2'));
+
+rmSync(final, { recursive: true, force: true });
+renameSync(work, final);
+console.error(`sample image: ${final}`);
