@@ -1,14 +1,88 @@
 // Byte access to the file under examination. The file sits in WebAssembly memory at `fileBase`;
 // offsets are file offsets (u64, as ELF has them). Callers check ranges with `fits` before they
 // load: the loads themselves do no checking, so a missed check reads neighbouring memory rather
-// than trapping. Byte order is passed explicitly on every load (STYLE.md).
+// than trapping (the debug build asserts instead). Byte order is passed explicitly (STYLE.md).
+//
+// The file may be only partly loaded: JavaScript reads it in CHUNK_SIZE chunks, on demand. `fits`
+// is where a range is first touched, so it is also where a missing chunk is noticed: it records
+// the range and the scan ends with SR_STATUS_NEED_BYTES; JavaScript loads it and scans again.
+// A scan of a 100 MB library so reads its headers, notes and dynamic strings, not its code.
+import { SR_CHUNK_SIZE } from './generated/scan-record';
+
+const CHUNK_SHIFT: u64 = <u64>ctz(SR_CHUNK_SIZE);
 
 let fileBase: usize = 0;
 let fileLen: u64 = 0;
+/** One byte per chunk, non-zero once loaded; unused when the whole file is loaded. */
+let chunkMap: usize = 0;
+let chunkMapCapacity: usize = 0;
+let wholeFileLoaded: bool = true;
+let needFrom: u64 = 0;
+let needTo: u64 = 0;
+let needing: bool = false;
 
 export function setFile(base: usize, len: u64): void {
   fileBase = base;
   fileLen = len;
+  needing = false;
+  needFrom = u64.MAX_VALUE;
+  needTo = 0;
+}
+
+/** Starts tracking which chunks of a `len`-byte file are loaded: none yet. */
+export function resetChunks(len: u64): void {
+  const count = <usize>((len + <u64>SR_CHUNK_SIZE - 1) >> CHUNK_SHIFT);
+  if (count > chunkMapCapacity) {
+    if (chunkMap != 0) heap.free(chunkMap);
+    chunkMap = heap.alloc(count);
+    chunkMapCapacity = count;
+  }
+  memory.fill(chunkMap, 0, count);
+  wholeFileLoaded = false;
+}
+
+export function markLoaded(off: u64, len: u64): void {
+  if (len == 0) return;
+  const last = (off + len - 1) >> CHUNK_SHIFT;
+  for (let c = off >> CHUNK_SHIFT; c <= last; c++) store<u8>(chunkMap + <usize>c, 1);
+}
+
+export function markWholeFileLoaded(): void {
+  wholeFileLoaded = true;
+}
+
+export function needsBytes(): bool {
+  return needing;
+}
+
+export function neededOffset(): u64 {
+  return needFrom;
+}
+
+export function neededLength(): u64 {
+  return needTo - needFrom;
+}
+
+function loaded(off: u64, size: u64): bool {
+  if (wholeFileLoaded || size == 0) return true;
+  const last = (off + size - 1) >> CHUNK_SHIFT;
+  let all = true;
+  for (let c = off >> CHUNK_SHIFT; c <= last; c++) {
+    if (load<u8>(chunkMap + <usize>c) == 0) { all = false; break; }
+  }
+  if (all) return true;
+  needing = true;
+  if (off < needFrom) needFrom = off;
+  if (off + size > needTo) needTo = off + size;
+  return false;
+}
+
+@inline function checkLoaded(off: u64, size: u64): void {
+  if (ASC_NO_ASSERT) return;
+  if (wholeFileLoaded) return;
+  for (let c = off >> CHUNK_SHIFT; c <= (off + size - 1) >> CHUNK_SHIFT; c++) {
+    assert(load<u8>(chunkMap + <usize>c) != 0, 'core read a chunk it had not checked with fits');
+  }
 }
 
 export function fileLength(): u64 {
@@ -19,26 +93,33 @@ export function fileAddress(off: u64): usize {
   return fileBase + <usize>off;
 }
 
-/** True when [off, off + size) lies inside the file. Written so that no sum can overflow. */
+/**
+ * True when [off, off + size) lies inside the file and is loaded. Written so that no sum can
+ * overflow. A range inside the file that is not loaded yet is recorded as needed (see above).
+ */
 export function fits(off: u64, size: u64): bool {
-  return off <= fileLen && size <= fileLen - off;
+  return off <= fileLen && size <= fileLen - off && loaded(off, size);
 }
 
 @inline export function ld8(off: u64): u32 {
+  checkLoaded(off, 1);
   return <u32>load<u8>(fileBase + <usize>off);
 }
 
 @inline export function ld16(off: u64, le: bool): u32 {
+  checkLoaded(off, 2);
   const v = load<u16>(fileBase + <usize>off);
   return <u32>(le ? v : bswap<u16>(v));
 }
 
 @inline export function ld32(off: u64, le: bool): u32 {
+  checkLoaded(off, 4);
   const v = load<u32>(fileBase + <usize>off);
   return le ? v : bswap<u32>(v);
 }
 
 @inline export function ld64(off: u64, le: bool): u64 {
+  checkLoaded(off, 8);
   const v = load<u64>(fileBase + <usize>off);
   return le ? v : bswap<u64>(v);
 }
@@ -47,6 +128,7 @@ export function fits(off: u64, size: u64): bool {
 export function cstrlen(off: u64, end: u64): i64 {
   if (end > fileLen) end = fileLen;
   for (let p = off; p < end; p++) {
+    checkLoaded(p, 1);
     if (load<u8>(fileBase + <usize>p) == 0) return <i64>(p - off);
   }
   return -1;

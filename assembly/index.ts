@@ -1,13 +1,16 @@
 // The core's memory contract (STYLE.md, "A fixed memory contract"). JavaScript asks for an input
-// area big enough for a file, reads the file straight into it, and calls an entry point with the
-// length; the entry point returns the address of a compact record to read through a view.
-// Addresses stay valid until the next call; memory may grow on any call, so views are re-created.
+// area big enough for a file and reads the file straight into it, whole or in chunks (telling the
+// core which chunks it loaded); an entry point takes the length and returns the address of a
+// compact record to read through a view. A scan that needs an unloaded chunk says so in its
+// record, and JavaScript loads it and scans again. Addresses stay valid until the next call;
+// memory may grow on any call, so JavaScript re-creates its views after each.
 import { scanFile } from './scan/scan';
+import { resetChunks, markLoaded, markWholeFileLoaded } from './bytes';
 
 let input: usize = 0;
 let inputCapacity: usize = 0;
 
-/** Address of an input area of at least `size` bytes (its contents are not preserved). */
+/** Address of an input area of at least `size` bytes for a new file, taken to be loaded whole. */
 export function inputArea(size: usize): usize {
   if (size > inputCapacity) {
     if (input != 0) heap.free(input);
@@ -17,7 +20,18 @@ export function inputArea(size: usize): usize {
     input = heap.alloc(capacity);
     inputCapacity = capacity;
   }
+  markWholeFileLoaded();
   return input;
+}
+
+/** The file of `size` bytes in the input area will be loaded in chunks: none is loaded yet. */
+export function loadingInChunks(size: usize): void {
+  resetChunks(<u64>size);
+}
+
+/** JavaScript has read bytes [offset, offset + length) of the file into the input area. */
+export function chunksLoaded(offset: usize, length: usize): void {
+  markLoaded(<u64>offset, <u64>length);
 }
 
 /** Scans the `length` bytes in the input area; returns the record's address. */

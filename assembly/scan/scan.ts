@@ -1,5 +1,5 @@
 // Scans one file: the facts `syslayer scan` reports (DESIGN §5), written as one compact record.
-import { setFile, fits, ld32, ld8, cstrlen, hex, fileLength } from '../bytes';
+import { setFile, fits, ld32, ld8, cstrlen, hex, fileLength, needsBytes, neededOffset, neededLength } from '../bytes';
 import { resetError, hasFailed, errorMessage, errorOffset, fail } from '../errors';
 import { ElfFile } from '../elf/file';
 import { DynamicInfo, readDynamic } from '../elf/dynamic';
@@ -168,7 +168,12 @@ export function scanFile(base: usize, length: u64): usize {
   }
   if (elf.shnum > 0) present |= R.PRESENT_SECTIONS;
   putU32(R.SR_PRESENT, present);
-  if (!ok || hasFailed()) {
+  if (needsBytes()) {
+    // Whatever failed, failed for want of bytes: the caller loads them and scans again.
+    putU32(R.SR_STATUS, R.SR_STATUS_NEED_BYTES);
+    putU64(R.SR_NEED_OFFSET, neededOffset());
+    putU64(R.SR_NEED_LENGTH, neededLength());
+  } else if (!ok || hasFailed()) {
     putU32(R.SR_STATUS, R.SR_STATUS_ERROR);
     putU64(R.SR_ERROR_OFFSET, errorOffset());
     putError(R.SR_ERROR, errorMessage());

@@ -4,16 +4,22 @@
 import { readFileSync, openSync, readSync, fstatSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
-import { decodeScanRecord, type DecodedRecord } from './scan-record.js';
+import { decodeScanRecord, type DecodedRecord, type ScanResult } from './scan-record.js';
+import { SR_CHUNK_SIZE } from './generated/scan-record.js';
 
 interface CoreExports {
   memory: WebAssembly.Memory;
   inputArea(size: number): number;
+  loadingInChunks(size: number): void;
+  chunksLoaded(offset: number, length: number): void;
   scan(length: number): number;
 }
 
-/** Reads of a non-ELF file stop after this many bytes: enough for the magic number. */
-const SNIFF_BYTES = 64 * 1024;
+/**
+ * The first read of every file. It answers "is this ELF?" and, for most files, holds the whole
+ * file; larger ELF files are then read chunk by chunk, only where the core looks.
+ */
+const FIRST_READ = SR_CHUNK_SIZE;
 
 export function corePath(debug = process.env.SYSLAYER_CORE_DEBUG === '1'): string {
   return join(packageRoot(), 'build', debug ? 'syslayer.debug.wasm' : 'syslayer.wasm');
@@ -45,34 +51,52 @@ export class Core {
     return new Uint8Array(this.exports.memory.buffer, this.inputAddress, size);
   }
 
+  /** The input area of the last inputView, through a view made now (memory may have grown). */
+  private currentView(size: number): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer, this.inputAddress, size);
+  }
+
   /** Scans the first `length` bytes of the last input view. */
-  scanInput(length: number): DecodedRecord {
+  private scanInput(length: number): DecodedRecord {
     const record = this.exports.scan(length);
     return decodeScanRecord(this.exports.memory, record, this.inputAddress);
   }
 
-  scanBytes(bytes: Uint8Array): DecodedRecord {
+  /** Scans a file held whole in JavaScript memory (a tar entry, a test's bytes). */
+  scanBytes(bytes: Uint8Array): ScanResult {
     this.inputView(bytes.length).set(bytes);
-    return this.scanInput(bytes.length);
+    const record = this.scanInput(bytes.length);
+    if (record.status === 'need-bytes') throw new Error('core asked for bytes of a file it holds whole');
+    return record;
   }
 
   /**
    * Scans a file on disk: its first bytes decide whether it is ELF; only then is the rest read.
    * Returns the file's size with the record. Throws only for I/O errors.
    */
-  scanFile(path: string): { size: number; record: DecodedRecord } {
+  scanFile(path: string): { size: number; record: ScanResult } {
     const fd = openSync(path, 'r');
     try {
       const size = fstatSync(fd).size;
-      const first = Math.min(size, SNIFF_BYTES);
-      let view = this.inputView(size);
-      readFully(fd, view, 0, first);
-      if (!(first >= 4 && view[0] === 0x7f && view[1] === 0x45 && view[2] === 0x4c && view[3] === 0x46)) {
+      const first = Math.min(size, FIRST_READ);
+      readFully(fd, this.inputView(size), 0, first);
+      const head = this.currentView(size);
+      if (!(first >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46)) {
         return { size, record: { status: 'not-elf' } };
       }
-      view = this.inputView(size); // the memory may have grown since; views go stale then
-      readFully(fd, view, first, size);
-      return { size, record: this.scanInput(size) };
+      if (first < size) {
+        this.exports.loadingInChunks(size);
+        this.exports.chunksLoaded(0, first);
+      }
+      // Each round loads at least one new chunk, so this ends; in practice in two to four rounds.
+      for (;;) {
+        const record = this.scanInput(size);
+        if (record.status !== 'need-bytes') return { size, record };
+        const from = Math.floor(record.offset / SR_CHUNK_SIZE) * SR_CHUNK_SIZE;
+        const to = Math.min(size, Math.ceil((record.offset + record.length) / SR_CHUNK_SIZE) * SR_CHUNK_SIZE);
+        readFully(fd, this.currentView(size), from, to);
+        this.exports.chunksLoaded(from, to - from);
+      }
     } finally {
       closeSync(fd);
     }

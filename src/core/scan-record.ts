@@ -1,7 +1,7 @@
 // Turns the compact record the core wrote (layout: data/scan-record.json) into typed facts. Strings
 // point into the file's bytes, which are still in WebAssembly memory when this runs.
 import {
-  SCAN_RECORD, SR_NONE, SR_STATUS_ELF, SR_STATUS_NOT_ELF, RESERVATION_BITS,
+  SCAN_RECORD, SR_NONE, SR_STATUS_ELF, SR_STATUS_NOT_ELF, SR_STATUS_NEED_BYTES, RESERVATION_BITS,
   PRESENT_ABI_TAG, PRESENT_DYNAMIC, PRESENT_FLAGS, PRESENT_FLAGS_1, PRESENT_RESERVATION,
   PRESENT_SL_ABI, PRESENT_SL_BIND, PRESENT_SL_LAYER,
 } from './generated/scan-record.js';
@@ -11,9 +11,13 @@ import type { ElfFacts, ElfTypeName, ReservationFacts, SyslayerFacts } from './f
 
 type Field = keyof typeof SCAN_RECORD;
 
+/** What a scan says of a file once all the bytes it needed were loaded. */
+export type ScanResult = Exclude<DecodedRecord, { status: 'need-bytes' }>;
+
 export type DecodedRecord =
   | { status: 'elf'; facts: ElfFacts }
   | { status: 'not-elf' }
+  | { status: 'need-bytes'; offset: number; length: number }
   | { status: 'error'; error: string; errorOffset: number };
 
 const ELF_TYPES: Record<number, ElfTypeName> = { 1: 'REL', 2: 'EXEC', 3: 'DYN', 4: 'CORE' };
@@ -45,6 +49,9 @@ export function decodeScanRecord(memory: WebAssembly.Memory, record: number, fil
 
   const status = u32('status');
   if (status === SR_STATUS_NOT_ELF) return { status: 'not-elf' };
+  if (status === SR_STATUS_NEED_BYTES) {
+    return { status: 'need-bytes', offset: Number(u64('needOffset')), length: Number(u64('needLength')) };
+  }
   if (status !== SR_STATUS_ELF) {
     return { status: 'error', error: text('error', 0) ?? 'unknown error', errorOffset: Number(u64('errorOffset')) };
   }

@@ -1,45 +1,35 @@
-// Walks a directory image into an ImageTree without following symlinks (readdir's entry types
-// come from the directory itself, so no lstat per file is needed for a scan).
-import { lstat, opendir, readlink } from 'node:fs/promises';
-import type { Dirent, Stats } from 'node:fs';
+// Walks a directory image into an ImageTree without following symlinks. Entry types come from
+// the directories themselves (no lstat per file). The walk is synchronous on purpose: measured
+// on a Debian rootfs (12,863 entries), readdirSync took 70-110 ms where opendir's async iterator
+// took 500-700 ms, and nothing else can run before the walk is done anyway.
+import { lstatSync, readdirSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ImageTree, joinPath, type EntryKind } from './tree.js';
 
-/** Directories read at once: enough to hide latency, few enough to keep file handles bounded. */
-const PARALLEL_DIRECTORIES = 16;
-
-export async function walkDirectory(root: string): Promise<ImageTree> {
+export function walkDirectory(root: string): ImageTree {
   const tree = new ImageTree();
-  const queue: string[] = [''];
-  const active = new Set<Promise<void>>();
-
-  const readOne = async (dir: string): Promise<void> => {
-    let handle;
+  const pending: string[] = [''];
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    let entries: Dirent[];
     try {
-      handle = await opendir(join(root, dir), { bufferSize: 256 });
+      entries = readdirSync(join(root, dir), { withFileTypes: true });
     } catch (error) {
       tree.unreadable.push({ path: dir, error: (error as Error).message });
-      return;
+      continue;
     }
-    for await (const dirent of handle) {
+    for (const dirent of entries) {
       const path = joinPath(dir, dirent.name);
-      // Some file systems do not store entry types in directories; only then is lstat needed.
-      const kind = kindOf(isTyped(dirent) ? dirent : await lstat(join(root, path)));
-      if (kind === 'symlink') {
-        tree.add(path, { kind, target: await readlink(join(root, path)) });
-      } else {
-        tree.add(path, { kind });
+      try {
+        // Some file systems do not store entry types in directories; only then is lstat needed.
+        const kind = kindOf(isTyped(dirent) ? dirent : lstatSync(join(root, path)));
+        if (kind === 'symlink') tree.add(path, { kind, target: readlinkSync(join(root, path)) });
+        else tree.add(path, { kind });
+        if (kind === 'dir') pending.push(path);
+      } catch (error) {
+        tree.unreadable.push({ path, error: (error as Error).message });
       }
-      if (kind === 'dir') queue.push(path);
     }
-  };
-
-  while (queue.length > 0 || active.size > 0) {
-    while (queue.length > 0 && active.size < PARALLEL_DIRECTORIES) {
-      const job = readOne(queue.shift()!).finally(() => active.delete(job));
-      active.add(job);
-    }
-    await Promise.race(active);
   }
   return tree;
 }

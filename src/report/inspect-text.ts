@@ -1,8 +1,8 @@
 // The readable form of `syslayer inspect`.
 import type { ElfFacts } from '../core/facts.js';
-import type { DecodedRecord } from '../core/scan-record.js';
+import type { ScanResult } from '../core/scan-record.js';
 
-export function formatInspect(path: string, size: number, record: DecodedRecord): string {
+export function formatInspect(path: string, size: number, record: ScanResult): string {
   if (record.status === 'not-elf') return `${path}: not an ELF file (${size} bytes)`;
   if (record.status === 'error') return `${path}: ${record.error} (at file offset 0x${record.errorOffset.toString(16)})`;
   const f: ElfFacts = record.facts;
