@@ -29,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--threads <n>', 'worker threads (default: one per core)', (v) => parsePositive(v, '--threads'))
     .action(async (image: string, opts: { json?: boolean; perf?: boolean; threads?: number }) => {
       const timers = new Timers();
-      const report = await scanImage(image, { timers, progress: new Progress(), threads: opts.threads });
+      const report = await scanImage(image, { timers, progress: await Progress.forTerminal(), threads: opts.threads });
       process.stdout.write(opts.json ? `${JSON.stringify({ image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }, null, 1)}\n` : `${formatScanSummary(report)}\n`);
       if (opts.perf) process.stderr.write(`${timers.format()}\n`);
       if (report.counts.errors > 0) exitCode = EXIT_SOME_FAILED;

@@ -32,7 +32,7 @@ export interface ScanOptions {
 
 export async function scanImage(image: string, options: ScanOptions = {}): Promise<ScanReport> {
   const timers = options.timers ?? new Timers();
-  const progress = options.progress ?? new Progress(false);
+  const progress = options.progress ?? Progress.silent();
   const kind = await imageKind(image);
   if (kind !== 'directory') throw new UsageError(`${image}: scan reads directory images (tar images are not supported yet)`);
 

@@ -26,10 +26,13 @@ export function dirName(path: string): string {
 export class ImageTree {
   private readonly entries = new Map<string, TreeEntry>([['', { kind: 'dir' }]]);
   private readonly children = new Map<string, string[]>([['', []]]);
+  /** resolve() answers: the tree does not change once walked, and closures ask the same paths. */
+  private readonly resolved = new Map<string, string | null>();
   /** Directories that could not be listed, with the reason. */
   readonly unreadable: { path: string; error: string }[] = [];
 
   add(path: string, entry: TreeEntry): void {
+    this.resolved.clear();
     this.entries.set(path, entry);
     const parent = dirName(path);
     let list = this.children.get(parent);
@@ -57,6 +60,15 @@ export class ImageTree {
    * absolute (taken from the image root) or relative to the root.
    */
   resolve(path: string): string | null {
+    let answer = this.resolved.get(path);
+    if (answer === undefined) {
+      answer = this.resolveUncached(path);
+      this.resolved.set(path, answer);
+    }
+    return answer;
+  }
+
+  private resolveUncached(path: string): string | null {
     const pending = splitPath(path).reverse();
     const done: string[] = [];
     let hops = 0;

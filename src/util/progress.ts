@@ -1,11 +1,18 @@
 // Progress on stderr, only when stderr is a terminal (DESIGN §5): pipes and CI logs stay clean.
-import ora, { type Ora } from 'ora';
+// ora is imported only then: loading it costs ~170 ms here, a tenth of a whole rootfs scan.
+import type { Ora } from 'ora';
 
 export class Progress {
-  private readonly spinner: Ora | null;
+  private constructor(private readonly spinner: Ora | null) {}
 
-  constructor(enabled = process.stderr.isTTY === true) {
-    this.spinner = enabled ? ora({ stream: process.stderr }).start() : null;
+  static silent(): Progress {
+    return new Progress(null);
+  }
+
+  static async forTerminal(enabled = process.stderr.isTTY === true): Promise<Progress> {
+    if (!enabled) return Progress.silent();
+    const { default: ora } = await import('ora');
+    return new Progress(ora({ stream: process.stderr }).start());
   }
 
   update(text: string): void {
