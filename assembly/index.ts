@@ -10,14 +10,16 @@ import { resetChunks, markLoaded, markWholeFileLoaded } from './bytes';
 let input: usize = 0;
 let inputCapacity: usize = 0;
 
-/** Address of an input area of at least `size` bytes for a new file, taken to be loaded whole. */
+/**
+ * Address of an input area of at least `size` bytes, taken to hold a whole file. Growing keeps
+ * the bytes already there, so JavaScript can read a file's first chunk before it knows its size.
+ */
 export function inputArea(size: usize): usize {
   if (size > inputCapacity) {
-    if (input != 0) heap.free(input);
     // Grow geometrically so a run over growing files reallocates O(log n) times.
     let capacity = inputCapacity < 65536 ? <usize>65536 : inputCapacity;
     while (capacity < size) capacity = capacity * 2 > capacity ? capacity * 2 : size;
-    input = heap.alloc(capacity);
+    input = input == 0 ? heap.alloc(capacity) : heap.realloc(input, capacity);
     inputCapacity = capacity;
   }
   markWholeFileLoaded();

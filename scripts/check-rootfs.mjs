@@ -10,6 +10,8 @@
 // Environment: CHECK_ROOTFS_JOBS (concurrent child processes, default 4),
 //              CHECK_ROOTFS_DIFFS (diffs printed, default 20),
 //              CHECK_ROOTFS_OUT (optional path: every diff is written there as JSON),
+//              CHECK_ROOTFS_LDD_ALL=1 (run ldd on every ELF object scan gave a closure, libraries
+//              and plugins included, not only on the programs),
 //              CHECK_ROOTFS_SCAN_JSON (optional path: use this saved scan output instead of running
 //              scan; for checking the checker itself with a doctored report).
 // Exits 1 when anything disagrees, 0 otherwise.
@@ -335,7 +337,9 @@ async function main() {
 
   // 3. ldd
   const isProgramDir = (p) => p.startsWith('usr/bin/') || p.startsWith('usr/sbin/') || p.startsWith('usr/lib/systemd/');
-  const programs = all.filter((p) => isProgramDir(p) && oracleByPath.get(p)?.interpreter);
+  const programs = process.env.CHECK_ROOTFS_LDD_ALL
+    ? all.filter((p) => records.get(p)?.closure && (oracleByPath.get(p)?.interpreter || oracleByPath.get(p)?.needed.length))
+    : all.filter((p) => isProgramDir(p) && oracleByPath.get(p)?.interpreter);
   const lddRuns = await pool(programs, JOBS, async (p) => {
     const r = await run('chroot', [rootfs, '/usr/bin/ldd', `/${p}`]);
     return { ...parseLdd(r.stdout), code: r.code, stderr: r.stderr };
@@ -369,7 +373,9 @@ async function main() {
     // on its own.
     const lddInterp = l.interpreters.map((x) => canonical.get(x));
     const interp = lddInterp[0] ?? null;
-    if (lddInterp.length !== 1 || interp !== closure.interpreter)
+    // (A library without PT_INTERP has no interpreter of its own; ldd still prints its loader.)
+    const hasInterp = oracleByPath.get(p)?.interpreter != null;
+    if (hasInterp && (lddInterp.length !== 1 || interp !== closure.interpreter))
       lddDiffs.push({ path: p, field: 'closure.interpreter', scan: JSON.stringify(closure.interpreter), oracle: JSON.stringify(lddInterp) });
     const theirs = new Set(l.libs.map((x) => canonical.get(x.path)).filter((x) => x !== interp));
     const ours = new Set(closure.resolved.map((x) => x.path).filter((x) => x !== interp));
@@ -412,7 +418,7 @@ async function main() {
   console.log(`ELF mismatches: ${files(elfDiffs)} files, ${elfDiffs.length} field diffs ${JSON.stringify(byField(elfDiffs))}`);
   show(elfDiffs);
   console.log('');
-  console.log(`ldd: ${programs.length} programs with an interpreter, ${lddChecked} checked`);
+  console.log(`ldd: ${programs.length} ${process.env.CHECK_ROOTFS_LDD_ALL ? 'objects with a closure' : 'programs with an interpreter'}, ${lddChecked} checked`);
   console.log(`ldd mismatches: ${files(lddDiffs)} programs, ${lddDiffs.length} diffs ${JSON.stringify(byField(lddDiffs))}`);
   show(lddDiffs);
 

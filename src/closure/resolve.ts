@@ -4,9 +4,12 @@
 //      requesting object has DT_RUNPATH (an object with DT_RUNPATH also has its own RPATH ignored);
 //   2. DT_RUNPATH of the requesting object;
 //   3. the directories of etc/ld.so.conf (standing in for ld.so.cache), then the system
-//      directories, both skipped when the requester has DF_1_NODEFLIB.
-// A name with a '/' is a path. A candidate of another class, machine or byte order is skipped, as
-// ld.so does. A name already loaded (by the name it was loaded as, or its SONAME) is not searched.
+//      directories; for a requester with DF_1_NODEFLIB, none of the system directories (glibc
+//      also drops cache entries that live in them).
+// A name with a '/' is a path. A candidate of another class or machine is skipped, as ld.so does;
+// one of the other byte order stops the search (ld.so fails on it: "ELF file data encoding not
+// little-endian"), so the name is reported missing. A name already loaded (by the name it was
+// loaded as, or its SONAME) is not searched again.
 import type { ElfFacts } from '../core/facts.js';
 import { DF_1 } from '../elf/generated/elf.js';
 import { ImageTree, dirName } from '../image/tree.js';
@@ -84,9 +87,13 @@ export class ClosureResolver {
   }
 
   private search(name: string, requester: Loaded, mainFacts: ElfFacts): { real: string; asFound: string; facts: ElfFacts } | null {
-    if (name.includes('/')) return this.candidate(name, mainFacts);
+    if (name.includes('/')) {
+      const hit = this.candidate(name, mainFacts);
+      return hit === 'fatal' ? null : hit;
+    }
     for (const dir of this.searchDirectories(requester, mainFacts)) {
       const hit = this.candidate(`${dir}/${name}`, mainFacts);
+      if (hit === 'fatal') return null;
       if (hit) return hit;
     }
     return null;
@@ -100,9 +107,13 @@ export class ClosureResolver {
     } else {
       yield* this.expand(requester.facts.runpath, requester);
     }
-    if (((requester.facts.dtFlags1 ?? 0) & DF_1.NODEFLIB) !== 0) return;
+    const system = systemDirectories(mainFacts);
+    if (((requester.facts.dtFlags1 ?? 0) & DF_1.NODEFLIB) !== 0) {
+      yield* this.confDirs.filter((d) => !system.includes(d));
+      return;
+    }
     yield* this.confDirs;
-    yield* systemDirectories(mainFacts);
+    yield* system;
   }
 
   /** Splits a search path and substitutes $ORIGIN, $LIB and $PLATFORM; drops what cannot expand. */
@@ -124,12 +135,14 @@ export class ClosureResolver {
     }
   }
 
-  private candidate(path: string, mainFacts: ElfFacts): { real: string; asFound: string; facts: ElfFacts } | null {
+  /** The object at `path` if ld.so would load it; null to search on; 'fatal' when ld.so gives up. */
+  private candidate(path: string, mainFacts: ElfFacts): { real: string; asFound: string; facts: ElfFacts } | null | 'fatal' {
     const real = this.tree.resolve(path);
     if (real === null) return null;
     const facts = this.objects.get(real);
     if (!facts) return null;
-    if (facts.class !== mainFacts.class || facts.machine !== mainFacts.machine || facts.endian !== mainFacts.endian) return null;
+    if (facts.endian !== mainFacts.endian) return 'fatal';
+    if (facts.class !== mainFacts.class || facts.machine !== mainFacts.machine) return null;
     return { real, asFound: path.replace(/^\/+/, ''), facts };
   }
 }

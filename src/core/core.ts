@@ -77,16 +77,20 @@ export class Core {
   scanFile(path: string): { size: number; record: ScanResult } {
     const fd = openSync(path, 'r');
     try {
-      const size = fstatSync(fd).size;
-      const first = Math.min(size, FIRST_READ);
-      readFully(fd, this.inputView(size), 0, first);
-      const head = this.currentView(size);
+      // Most files fit in the first read, and a short read tells their size: no fstat for them.
+      let size = readSync(fd, this.inputView(FIRST_READ), 0, FIRST_READ, 0);
+      const first = size;
+      const head = this.currentView(first);
       if (!(first >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46)) {
-        return { size, record: { status: 'not-elf' } };
+        return { size: first < FIRST_READ ? size : fstatSync(fd).size, record: { status: 'not-elf' } };
       }
-      if (first < size) {
-        this.exports.loadingInChunks(size);
-        this.exports.chunksLoaded(0, first);
+      if (first === FIRST_READ) {
+        size = fstatSync(fd).size;
+        this.inputView(size); // keeps the first chunk
+        if (first < size) {
+          this.exports.loadingInChunks(size);
+          this.exports.chunksLoaded(0, first);
+        }
       }
       // Each round loads at least one new chunk, so this ends; in practice in two to four rounds.
       for (;;) {
