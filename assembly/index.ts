@@ -5,7 +5,12 @@
 // record, and JavaScript loads it and scans again. Addresses stay valid until the next call;
 // memory may grow on any call, so JavaScript re-creates its views after each.
 import { scanFile } from './scan/scan';
-import { resetChunks, markLoaded, markWholeFileLoaded } from './bytes';
+import { resetChunks, markLoaded, markWholeFileLoaded, setFile } from './bytes';
+import { resetError, hasFailed, errorMessage, errorOffset } from './errors';
+import { Record } from './record';
+import { ElfFile } from './elf/file';
+import { LinkResult, linkLayer } from './link/link';
+import { LR_SIZE, LR_STATUS, LR_STATUS_OK, LR_STATUS_ERROR, LR_SLOT_COUNT, LR_IMAGE_PTR, LR_IMAGE_LEN, LR_SLOTS_IMPLEMENTED, LR_ERROR_OFFSET, LR_ERROR } from './generated/link-record';
 
 let input: usize = 0;
 let inputCapacity: usize = 0;
@@ -39,4 +44,49 @@ export function chunksLoaded(offset: usize, length: usize): void {
 /** Scans the `length` bytes in the input area; returns the record's address. */
 export function scan(length: usize): usize {
   return scanFile(input, <u64>length);
+}
+
+let scratch: usize = 0;
+let scratchCapacity: usize = 0;
+
+/** Address of a second area of at least `size` bytes, for arguments other than the file. */
+export function scratchArea(size: usize): usize {
+  if (size > scratchCapacity) {
+    scratch = scratch == 0 ? heap.alloc(size) : heap.realloc(scratch, size);
+    scratchCapacity = size;
+  }
+  return scratch;
+}
+
+const linkRecord = new Record(LR_SIZE);
+const linkResult = new LinkResult();
+const linkElf = new ElfFile();
+
+/**
+ * Links the layer object of `length` bytes in the input area for the slot names in the scratch
+ * area (`namesLength` bytes: UTF-8 names, each ended by a NUL, slot 0 first).
+ */
+export function link(length: usize, namesLength: usize): usize {
+  setFile(input, <u64>length);
+  resetError();
+  linkRecord.clear();
+  const names = new Array<string>();
+  let start: usize = 0;
+  for (let i: usize = 0; i < namesLength; i++) {
+    if (load<u8>(scratch + i) != 0) continue;
+    names.push(String.UTF8.decodeUnsafe(scratch + start, i - start));
+    start = i + 1;
+  }
+  if (linkLayer(linkElf, names, linkResult) && !hasFailed()) {
+    linkRecord.u32(LR_STATUS, LR_STATUS_OK);
+    linkRecord.u32(LR_SLOT_COUNT, linkResult.slotCount);
+    linkRecord.u32(LR_IMAGE_PTR, <u32>linkResult.image);
+    linkRecord.u32(LR_IMAGE_LEN, <u32>linkResult.length);
+    linkRecord.u64(LR_SLOTS_IMPLEMENTED, linkResult.implemented);
+  } else {
+    linkRecord.u32(LR_STATUS, LR_STATUS_ERROR);
+    linkRecord.u64(LR_ERROR_OFFSET, errorOffset());
+    linkRecord.error(LR_ERROR, errorMessage());
+  }
+  return linkRecord.base;
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Generates the constants both languages need from the single sources in data/:
 //   data/elf-constants.json -> assembly/generated/elf.ts, src/elf/generated/elf.ts
-//   data/scan-record.json   -> assembly/generated/scan-record.ts, src/core/generated/scan-record.ts
+//   data/records/<kind>.json -> assembly/generated/<kind>-record.ts, src/core/generated/<kind>-record.ts
 // Nobody edits the generated files; they are rebuilt by `npm run build` and not committed.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +34,9 @@ function generateElf() {
       as += `export const ${constName(table, key)}: u32 = 0x${value.toString(16)};\n`;
       rows.push(`  [0x${value.toString(16)}, '${constName(table, key)}'],`);
     }
+    as += `export function ${table}_name(v: u32): string {\n  switch (v) {\n${Object.entries(entries)
+      .map(([k, v]) => `    case 0x${toNumber(v).toString(16)}: return '${constName(table, k)}';`)
+      .join('\n')}\n    default: return '${glued.has(table) ? table : `${table}_`}0x' + v.toString(16);\n  }\n}\n`;
     ts += `\nexport const ${table}_TABLE: ConstantTable = new Map<number, string>([\n${rows.join('\n')}\n]);\n`;
     ts += `export const ${table} = {\n${Object.entries(entries)
       .map(([k, v]) => `  ${/^[A-Za-z_]/.test(k) ? k : `'${k}'`}: 0x${toNumber(v).toString(16)},`)
@@ -43,26 +46,28 @@ function generateElf() {
   write('src/elf/generated/elf.ts', `export type ConstantTable = ReadonlyMap<number, string>;\n${ts}`);
 }
 
-function generateScanRecord() {
-  const spec = JSON.parse(readFileSync(join(root, 'data/scan-record.json'), 'utf8'));
+// Each data/records/<kind>.json describes one record the core writes for JavaScript to read.
+function generateRecord(kind) {
+  const spec = JSON.parse(readFileSync(join(root, 'data/records', `${kind}.json`), 'utf8'));
+  const { prefix, name } = spec;
   let offset = 0;
   const layout = [];
-  for (const [name, kind, doc] of spec.fields) {
-    const size = kind === 'u64' || kind === 'str' ? 8 : 4;
-    if (kind === 'u64') offset = (offset + 7) & ~7;
-    layout.push({ name, kind, doc, offset });
+  for (const [field, type, doc] of spec.fields) {
+    const size = type === 'u64' || type === 'str' ? 8 : 4;
+    if (type === 'u64') offset = (offset + 7) & ~7;
+    layout.push({ field, type, doc, offset });
     offset += size;
   }
   const size = (offset + 7) & ~7;
   const upper = (n) => n.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
-  let as = `\nexport const SR_SIZE: u32 = ${size};\n`;
-  let ts = `\nexport const SCAN_RECORD_SIZE = ${size};\n\nexport const SCAN_RECORD = {\n`;
+  let as = `\nexport const ${prefix}_SIZE: u32 = ${size};\n`;
+  let ts = `\nexport const ${name}_SIZE = ${size};\n\nexport const ${name} = {\n`;
   for (const f of layout) {
-    as += `/** ${f.doc} (${f.kind}) */\nexport const SR_${upper(f.name)}: u32 = ${f.offset};\n`;
-    ts += `  /** ${f.doc} */\n  ${f.name}: { offset: ${f.offset}, kind: '${f.kind}' },\n`;
+    as += `/** ${f.doc} (${f.type}) */\nexport const ${prefix}_${upper(f.field)}: u32 = ${f.offset};\n`;
+    ts += `  /** ${f.doc} */\n  ${f.field}: { offset: ${f.offset}, kind: '${f.type}' },\n`;
   }
   ts += '} as const;\n';
-  for (const [group, names] of Object.entries(spec.flags)) {
+  for (const [group, names] of Object.entries(spec.flags ?? {})) {
     ts += `\nexport const ${group}_BITS = new Map<number, string>([\n`;
     names.forEach((n, bit) => {
       as += `export const ${group}_${n}: u32 = ${1 << bit};\n`;
@@ -71,13 +76,13 @@ function generateScanRecord() {
     ts += ']);\n';
     names.forEach((n, bit) => (ts += `export const ${group}_${n} = ${1 << bit};\n`));
   }
-  for (const [name, raw] of Object.entries(spec.constants)) {
-    as += `export const SR_${name}: u32 = ${toNumber(raw)};\n`;
-    ts += `export const SR_${name} = ${toNumber(raw)};\n`;
+  for (const [constant, raw] of Object.entries(spec.constants ?? {})) {
+    as += `export const ${prefix}_${constant}: u32 = ${toNumber(raw)};\n`;
+    ts += `export const ${prefix}_${constant} = ${toNumber(raw)};\n`;
   }
-  write('assembly/generated/scan-record.ts', as);
-  write('src/core/generated/scan-record.ts', ts);
+  write(`assembly/generated/${kind}-record.ts`, as);
+  write(`src/core/generated/${kind}-record.ts`, ts);
 }
 
 generateElf();
-generateScanRecord();
+for (const file of readdirSync(join(root, 'data/records'))) generateRecord(file.replace(/\.json$/, ''));

@@ -5,7 +5,7 @@ import { ElfFile } from '../elf/file';
 import { DynamicInfo, readDynamic } from '../elf/dynamic';
 import { NoteVisitor, walkNotes, OWNER_GNU, OWNER_SYSLAYER } from '../elf/notes';
 import { Reservation, findReservationSection, describeReservation } from '../elf/reservation';
-import { clearRecord, putU32, putU64, putString, putAbsent, putError, neededArea, recordAddress } from './record';
+import { Record } from '../record';
 import { PT_INTERP, NT_GNU_ABI_TAG, NT_GNU_BUILD_ID, NT_SYSLAYER_ABI, NT_SYSLAYER_LAYER, NT_SYSLAYER_BIND } from '../generated/elf';
 import * as R from '../generated/scan-record';
 
@@ -13,38 +13,50 @@ const elf = new ElfFile();
 const dyn = new DynamicInfo();
 const reservation = new Reservation();
 let present: u32 = 0;
+const record = new Record(R.SR_SIZE);
+let needed: usize = 0;
+let neededCapacity: u32 = 0;
+
+/** Room for `count` (offset, length) pairs of DT_NEEDED strings; returns its address. */
+function neededArea(count: u32): usize {
+  if (count > neededCapacity) {
+    needed = needed == 0 ? heap.alloc(<usize>count * 8) : heap.realloc(needed, <usize>count * 8);
+    neededCapacity = count;
+  }
+  return needed;
+}
 
 class FactNotes extends NoteVisitor {
   visit(owner: u32, type: u32, descOff: u64, descSize: u64): bool {
     const le = elf.le;
     if (owner == OWNER_GNU) {
       if (type == NT_GNU_BUILD_ID) {
-        putString(R.SR_BUILD_ID, descOff, descSize);
+        record.str(R.SR_BUILD_ID, descOff, descSize);
       } else if (type == NT_GNU_ABI_TAG && descSize >= 16) {
         present |= R.PRESENT_ABI_TAG;
-        putU32(R.SR_ABI_TAG_OS, ld32(descOff, le));
-        putU32(R.SR_ABI_TAG_MAJOR, ld32(descOff + 4, le));
-        putU32(R.SR_ABI_TAG_MINOR, ld32(descOff + 8, le));
-        putU32(R.SR_ABI_TAG_PATCH, ld32(descOff + 12, le));
+        record.u32(R.SR_ABI_TAG_OS, ld32(descOff, le));
+        record.u32(R.SR_ABI_TAG_MAJOR, ld32(descOff + 4, le));
+        record.u32(R.SR_ABI_TAG_MINOR, ld32(descOff + 8, le));
+        record.u32(R.SR_ABI_TAG_PATCH, ld32(descOff + 12, le));
       }
     } else if (owner == OWNER_SYSLAYER) {
       if (type == NT_SYSLAYER_ABI && descSize >= 8) {
         present |= R.PRESENT_SL_ABI;
-        putU32(R.SR_SL_ABI, ld32(descOff, le));
-        putU32(R.SR_SL_ABI_FLAGS, ld32(descOff + 4, le));
+        record.u32(R.SR_SL_ABI, ld32(descOff, le));
+        record.u32(R.SR_SL_ABI_FLAGS, ld32(descOff + 4, le));
       } else if (type == NT_SYSLAYER_LAYER && descSize > 16) {
         const nameLen = cstrlen(descOff + 16, descOff + descSize);
         if (nameLen >= 0) {
           present |= R.PRESENT_SL_LAYER;
-          putU32(R.SR_LAYER_ABI_MIN, ld32(descOff, le));
-          putU32(R.SR_LAYER_ABI_MAX, ld32(descOff + 4, le));
-          putU32(R.SR_LAYER_KERNEL_MIN, ld32(descOff + 8, le));
-          putU32(R.SR_LAYER_REVISION, ld32(descOff + 12, le));
-          putString(R.SR_LAYER_NAME, descOff + 16, <u64>nameLen);
+          record.u32(R.SR_LAYER_ABI_MIN, ld32(descOff, le));
+          record.u32(R.SR_LAYER_ABI_MAX, ld32(descOff + 4, le));
+          record.u32(R.SR_LAYER_KERNEL_MIN, ld32(descOff + 8, le));
+          record.u32(R.SR_LAYER_REVISION, ld32(descOff + 12, le));
+          record.str(R.SR_LAYER_NAME, descOff + 16, <u64>nameLen);
         }
       } else if (type == NT_SYSLAYER_BIND) {
         present |= R.PRESENT_SL_BIND;
-        putString(R.SR_BIND_RECORD, descOff, descSize);
+        record.str(R.SR_BIND_RECORD, descOff, descSize);
       }
     }
     return true;
@@ -56,7 +68,7 @@ function putDynamicString(field: u32, index: u64, what: string): bool {
   if (!dyn.has(index)) return true;
   const s = dyn.string(index, what);
   if (s == null) return false;
-  putString(field, s.offset, s.length);
+  record.str(field, s.offset, s.length);
   return true;
 }
 
@@ -74,7 +86,7 @@ function scanInterpreter(): bool {
     let len = cstrlen(off, off + size);
     if (len < 0) len = <i64>size;
     present |= R.PRESENT_INTERP;
-    putString(R.SR_INTERPRETER, off, <u64>len);
+    record.str(R.SR_INTERPRETER, off, <u64>len);
     return true;
   }
   return true;
@@ -84,8 +96,8 @@ function scanDynamic(): bool {
   if (!readDynamic(elf, dyn)) return false;
   if (!dyn.present) return true;
   present |= R.PRESENT_DYNAMIC;
-  if (dyn.has(dyn.flags)) { present |= R.PRESENT_FLAGS; putU32(R.SR_DT_FLAGS, <u32>dyn.flags); }
-  if (dyn.has(dyn.flags1)) { present |= R.PRESENT_FLAGS_1; putU32(R.SR_DT_FLAGS1, <u32>dyn.flags1); }
+  if (dyn.has(dyn.flags)) { present |= R.PRESENT_FLAGS; record.u32(R.SR_DT_FLAGS, <u32>dyn.flags); }
+  if (dyn.has(dyn.flags1)) { present |= R.PRESENT_FLAGS_1; record.u32(R.SR_DT_FLAGS1, <u32>dyn.flags1); }
   if (!putDynamicString(R.SR_SONAME, dyn.soname, 'DT_SONAME')) return false;
   if (!putDynamicString(R.SR_RPATH, dyn.rpath, 'DT_RPATH')) return false;
   if (!putDynamicString(R.SR_RUNPATH, dyn.runpath, 'DT_RUNPATH')) return false;
@@ -97,8 +109,8 @@ function scanDynamic(): bool {
     store<u32>(area + <usize>i * 8, <u32>s.offset);
     store<u32>(area + <usize>i * 8 + 4, <u32>s.length);
   }
-  putU32(R.SR_NEEDED_COUNT, count);
-  putU32(R.SR_NEEDED_PTR, <u32>area);
+  record.u32(R.SR_NEEDED_COUNT, count);
+  record.u32(R.SR_NEEDED_PTR, <u32>area);
   return true;
 }
 
@@ -109,26 +121,26 @@ function scanReservation(): bool {
   describeReservation(elf, <u32>found, reservation);
   present |= R.PRESENT_RESERVATION;
   const s = reservation.section;
-  putU32(R.SR_RES_SECTION, s);
-  putU32(R.SR_RES_SECTION_TYPE, elf.shType(s));
-  putU32(R.SR_RES_PROBLEMS, reservation.problems);
-  putU64(R.SR_RES_ADDR, elf.shAddr(s));
-  putU64(R.SR_RES_SIZE, elf.shSize(s));
-  putU64(R.SR_RES_SECTION_FLAGS, elf.shFlags(s));
-  putU64(R.SR_RES_ALIGN, elf.shAddralign(s));
-  putU64(R.SR_RES_FILE_OFFSET, elf.shOffset(s));
+  record.u32(R.SR_RES_SECTION, s);
+  record.u32(R.SR_RES_SECTION_TYPE, elf.shType(s));
+  record.u32(R.SR_RES_PROBLEMS, reservation.problems);
+  record.u64(R.SR_RES_ADDR, elf.shAddr(s));
+  record.u64(R.SR_RES_SIZE, elf.shSize(s));
+  record.u64(R.SR_RES_SECTION_FLAGS, elf.shFlags(s));
+  record.u64(R.SR_RES_ALIGN, elf.shAddralign(s));
+  record.u64(R.SR_RES_FILE_OFFSET, elf.shOffset(s));
   if (reservation.segment < 0) {
-    putU32(R.SR_RES_SEGMENT, R.SR_NONE);
+    record.u32(R.SR_RES_SEGMENT, R.SR_NONE);
     return true;
   }
   const p = <u32>reservation.segment;
-  putU32(R.SR_RES_SEGMENT, p);
-  putU32(R.SR_RES_SEGMENT_FLAGS, elf.phFlags(p));
-  putU64(R.SR_RES_SEG_VADDR, elf.phVaddr(p));
-  putU64(R.SR_RES_SEG_MEMSZ, elf.phMemsz(p));
-  putU64(R.SR_RES_SEG_FILESZ, elf.phFilesz(p));
-  putU64(R.SR_RES_SEG_OFFSET, elf.phOffset(p));
-  putU64(R.SR_RES_SEG_ALIGN, elf.phAlign(p));
+  record.u32(R.SR_RES_SEGMENT, p);
+  record.u32(R.SR_RES_SEGMENT_FLAGS, elf.phFlags(p));
+  record.u64(R.SR_RES_SEG_VADDR, elf.phVaddr(p));
+  record.u64(R.SR_RES_SEG_MEMSZ, elf.phMemsz(p));
+  record.u64(R.SR_RES_SEG_FILESZ, elf.phFilesz(p));
+  record.u64(R.SR_RES_SEG_OFFSET, elf.phOffset(p));
+  record.u64(R.SR_RES_SEG_ALIGN, elf.phAlign(p));
   return true;
 }
 
@@ -137,29 +149,29 @@ function isElf(): bool {
 }
 
 function putHeader(): void {
-  putU32(R.SR_CLASS, elf.elfClass);
-  putU32(R.SR_ENDIAN, elf.data);
-  putU32(R.SR_OSABI, elf.osabi);
-  putU32(R.SR_ABI_VERSION, elf.abiVersion);
-  putU32(R.SR_TYPE, elf.type);
-  putU32(R.SR_MACHINE, elf.machine);
-  putU32(R.SR_FLAGS, elf.flags);
-  putU32(R.SR_PHNUM, elf.phnum);
-  putU32(R.SR_SHNUM, elf.shnum);
-  putU32(R.SR_SHSTRNDX, elf.shstrndx);
-  putU64(R.SR_ENTRY, elf.entry);
+  record.u32(R.SR_CLASS, elf.elfClass);
+  record.u32(R.SR_ENDIAN, elf.data);
+  record.u32(R.SR_OSABI, elf.osabi);
+  record.u32(R.SR_ABI_VERSION, elf.abiVersion);
+  record.u32(R.SR_TYPE, elf.type);
+  record.u32(R.SR_MACHINE, elf.machine);
+  record.u32(R.SR_FLAGS, elf.flags);
+  record.u32(R.SR_PHNUM, elf.phnum);
+  record.u32(R.SR_SHNUM, elf.shnum);
+  record.u32(R.SR_SHSTRNDX, elf.shstrndx);
+  record.u64(R.SR_ENTRY, elf.entry);
 }
 
 /** Scans the file of `length` bytes at `base` and returns the address of its record. */
 export function scanFile(base: usize, length: u64): usize {
   setFile(base, length);
   resetError();
-  clearRecord();
+  record.clear();
   present = 0;
-  for (let i = 0; i < ABSENT_STRINGS.length; i++) putAbsent(ABSENT_STRINGS[i]);
+  for (let i = 0; i < ABSENT_STRINGS.length; i++) record.absent(ABSENT_STRINGS[i]);
   if (!isElf()) {
-    putU32(R.SR_STATUS, R.SR_STATUS_NOT_ELF);
-    return recordAddress();
+    record.u32(R.SR_STATUS, R.SR_STATUS_NOT_ELF);
+    return record.base;
   }
   let ok = elf.open();
   if (ok) {
@@ -167,20 +179,20 @@ export function scanFile(base: usize, length: u64): usize {
     ok = scanInterpreter() && scanDynamic() && walkNotes(elf, factNotes) && scanReservation();
   }
   if (elf.shnum > 0) present |= R.PRESENT_SECTIONS;
-  putU32(R.SR_PRESENT, present);
+  record.u32(R.SR_PRESENT, present);
   if (needsBytes()) {
     // Whatever failed, failed for want of bytes: the caller loads them and scans again.
-    putU32(R.SR_STATUS, R.SR_STATUS_NEED_BYTES);
-    putU64(R.SR_NEED_OFFSET, neededOffset());
-    putU64(R.SR_NEED_LENGTH, neededLength());
+    record.u32(R.SR_STATUS, R.SR_STATUS_NEED_BYTES);
+    record.u64(R.SR_NEED_OFFSET, neededOffset());
+    record.u64(R.SR_NEED_LENGTH, neededLength());
   } else if (!ok || hasFailed()) {
-    putU32(R.SR_STATUS, R.SR_STATUS_ERROR);
-    putU64(R.SR_ERROR_OFFSET, errorOffset());
-    putError(R.SR_ERROR, errorMessage());
+    record.u32(R.SR_STATUS, R.SR_STATUS_ERROR);
+    record.u64(R.SR_ERROR_OFFSET, errorOffset());
+    record.error(R.SR_ERROR, errorMessage());
   } else {
-    putU32(R.SR_STATUS, R.SR_STATUS_ELF);
+    record.u32(R.SR_STATUS, R.SR_STATUS_ELF);
   }
-  return recordAddress();
+  return record.base;
 }
 
 const ABSENT_STRINGS: StaticArray<u32> = [

@@ -5,6 +5,7 @@ import { readFileSync, openSync, readSync, fstatSync, closeSync } from 'node:fs'
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import { decodeScanRecord, type DecodedRecord, type ScanResult } from './scan-record.js';
+import { decodeLinkRecord } from './link-record.js';
 import { SR_CHUNK_SIZE } from './generated/scan-record.js';
 
 interface CoreExports {
@@ -13,7 +14,19 @@ interface CoreExports {
   loadingInChunks(size: number): void;
   chunksLoaded(offset: number, length: number): void;
   scan(length: number): number;
+  scratchArea(size: number): number;
+  link(length: number, namesLength: number): number;
 }
+
+/** A layer linked for one slot table: the bytes for the reservation, and which slots it fills. */
+export interface LinkedImage {
+  image: Uint8Array;
+  slotCount: number;
+  /** implemented[i] is true when the layer defines the function of slot i. */
+  implemented: boolean[];
+}
+
+export type LinkOutcome = { ok: true; linked: LinkedImage } | { ok: false; error: string; errorOffset: number };
 
 /**
  * The first read of every file. It answers "is this ELF?" and, for most files, holds the whole
@@ -60,6 +73,15 @@ export class Core {
   private scanInput(length: number): DecodedRecord {
     const record = this.exports.scan(length);
     return decodeScanRecord(this.exports.memory, record, this.inputAddress);
+  }
+
+  /** Links a layer object for the slot names of one ABI (slot 0 first). */
+  linkLayer(layer: Uint8Array, slotNames: readonly string[]): LinkOutcome {
+    this.inputView(layer.length).set(layer);
+    const names = Buffer.from(slotNames.map((n) => `${n}\0`).join(''), 'utf8');
+    new Uint8Array(this.exports.memory.buffer, this.exports.scratchArea(names.length), names.length).set(names);
+    const record = decodeLinkRecord(this.exports.memory, this.exports.link(layer.length, names.length));
+    return record;
   }
 
   /** Scans a file held whole in JavaScript memory (a tar entry, a test's bytes). */
