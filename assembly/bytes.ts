@@ -147,3 +147,17 @@ export function equalsCString(off: u64, end: u64, text: string): bool {
 export function hex(v: u64): string {
   return '0x' + v.toString(16);
 }
+
+// Stores into the file in memory, for the binder. Callers have laid out the whole result first
+// (and grown the area), so these do not check.
+@inline export function st16(off: u64, v: u32, le: bool): void {
+  store<u16>(fileBase + <usize>off, le ? <u16>v : bswap<u16>(<u16>v));
+}
+
+@inline export function st32(off: u64, v: u32, le: bool): void {
+  store<u32>(fileBase + <usize>off, le ? v : bswap<u32>(v));
+}
+
+@inline export function st64(off: u64, v: u64, le: bool): void {
+  store<u64>(fileBase + <usize>off, le ? v : bswap<u64>(v));
+}

@@ -5,30 +5,30 @@
 // record, and JavaScript loads it and scans again. Addresses stay valid until the next call;
 // memory may grow on any call, so JavaScript re-creates its views after each.
 import { scanFile } from './scan/scan';
-import { resetChunks, markLoaded, markWholeFileLoaded, setFile } from './bytes';
+import { resetChunks, markLoaded, markWholeFileLoaded, setFile, fileLength } from './bytes';
 import { resetError, hasFailed, errorMessage, errorOffset } from './errors';
 import { Record } from './record';
+import { growInput, inputAddress } from './input';
 import { ElfFile } from './elf/file';
 import { LinkResult, linkLayer } from './link/link';
+import { Client, openClient, checkBindable } from './bind/client';
+import { BindLayout, bindClient } from './bind/bind';
+import {
+  BR_SIZE, BR_STATUS, BR_STATUS_OK, BR_STATUS_ERROR, BR_WAS_BOUND, BR_OUTPUT_PTR, BR_OUTPUT_LEN, BR_ORIGINAL_LEN,
+  BR_RESERVATION_SIZE, BR_ABI, BR_MACHINE, BR_REC_TARGET_KERNEL, BR_REC_ABI_MIN, BR_REC_ABI_MAX, BR_REC_KERNEL_MIN,
+  BR_REC_REVISION, BR_REC_CLIENT_ABI, BR_REC_IMAGE_LEN, BR_REC_ORIGINAL_SHA, BR_REC_RESERVATION_SHA, BR_REC_LAYER_NAME,
+  BR_ERROR_OFFSET, BR_ERROR,
+} from './generated/bind-record';
 import { LR_SIZE, LR_STATUS, LR_STATUS_OK, LR_STATUS_ERROR, LR_SLOT_COUNT, LR_IMAGE_PTR, LR_IMAGE_LEN, LR_SLOTS_IMPLEMENTED, LR_ERROR_OFFSET, LR_ERROR } from './generated/link-record';
-
-let input: usize = 0;
-let inputCapacity: usize = 0;
 
 /**
  * Address of an input area of at least `size` bytes, taken to hold a whole file. Growing keeps
  * the bytes already there, so JavaScript can read a file's first chunk before it knows its size.
  */
 export function inputArea(size: usize): usize {
-  if (size > inputCapacity) {
-    // Grow geometrically so a run over growing files reallocates O(log n) times.
-    let capacity = inputCapacity < 65536 ? <usize>65536 : inputCapacity;
-    while (capacity < size) capacity = capacity * 2 > capacity ? capacity * 2 : size;
-    input = input == 0 ? heap.alloc(capacity) : heap.realloc(input, capacity);
-    inputCapacity = capacity;
-  }
+  const address = growInput(size);
   markWholeFileLoaded();
-  return input;
+  return address;
 }
 
 /** The file of `size` bytes in the input area will be loaded in chunks: none is loaded yet. */
@@ -43,7 +43,7 @@ export function chunksLoaded(offset: usize, length: usize): void {
 
 /** Scans the `length` bytes in the input area; returns the record's address. */
 export function scan(length: usize): usize {
-  return scanFile(input, <u64>length);
+  return scanFile(inputAddress(), <u64>length);
 }
 
 let scratch: usize = 0;
@@ -67,7 +67,7 @@ const linkElf = new ElfFile();
  * area (`namesLength` bytes: UTF-8 names, each ended by a NUL, slot 0 first).
  */
 export function link(length: usize, namesLength: usize): usize {
-  setFile(input, <u64>length);
+  setFile(inputAddress(), <u64>length);
   resetError();
   linkRecord.clear();
   const names = new Array<string>();
@@ -89,4 +89,65 @@ export function link(length: usize, namesLength: usize): usize {
     linkRecord.error(LR_ERROR, errorMessage());
   }
   return linkRecord.base;
+}
+
+const bindRecord = new Record(BR_SIZE);
+const client = new Client();
+const bindLayout = new BindLayout();
+
+function bindFailed(): usize {
+  bindRecord.u32(BR_STATUS, BR_STATUS_ERROR);
+  bindRecord.u64(BR_ERROR_OFFSET, errorOffset());
+  bindRecord.error(BR_ERROR, errorMessage());
+  return bindRecord.base;
+}
+
+/**
+ * Opens the client of `length` bytes in the input area, undoes its binding in place when it has
+ * one, and (when `forBind`) checks everything that would make binding refuse it. The record says
+ * what the original is and what the old bind record held.
+ */
+export function prepare(length: usize, forBind: bool): usize {
+  resetError();
+  bindRecord.clear();
+  if (!openClient(client, inputAddress(), <u64>length) || (forBind && !checkBindable(client)) || hasFailed()) {
+    return bindFailed();
+  }
+  const n = client.note;
+  bindRecord.u32(BR_STATUS, BR_STATUS_OK);
+  bindRecord.u32(BR_WAS_BOUND, client.wasBound ? 1 : 0);
+  bindRecord.u32(BR_ORIGINAL_LEN, <u32>fileLength());
+  bindRecord.u32(BR_ABI, client.abi);
+  bindRecord.u32(BR_MACHINE, client.elf.machine);
+  if (forBind) bindRecord.u32(BR_RESERVATION_SIZE, <u32>client.elf.phMemsz(<u32>client.reservation.segment));
+  if (client.wasBound) {
+    bindRecord.u32(BR_REC_TARGET_KERNEL, n.targetKernel);
+    bindRecord.u32(BR_REC_ABI_MIN, n.abiMin);
+    bindRecord.u32(BR_REC_ABI_MAX, n.abiMax);
+    bindRecord.u32(BR_REC_KERNEL_MIN, n.kernelMin);
+    bindRecord.u32(BR_REC_REVISION, n.revision);
+    bindRecord.u32(BR_REC_CLIENT_ABI, n.clientAbi);
+    bindRecord.u32(BR_REC_IMAGE_LEN, <u32>n.imageLength);
+    bindRecord.str(BR_REC_ORIGINAL_SHA, <u64>inputAddress() + n.originalSha, 32);
+    bindRecord.str(BR_REC_RESERVATION_SHA, <u64>inputAddress() + n.reservationSha, 32);
+    bindRecord.str(BR_REC_LAYER_NAME, <u64>inputAddress() + n.name, n.nameLength);
+  }
+  bindRecord.u32(BR_OUTPUT_PTR, <u32>inputAddress());
+  bindRecord.u32(BR_OUTPUT_LEN, <u32>fileLength());
+  return bindRecord.base;
+}
+
+/**
+ * Binds the client `prepare(…, true)` accepted, with the BIND_PARAMS record, the layer's name and
+ * the linked image in the scratch area. The bound file replaces the input area's contents.
+ */
+export function bind(): usize {
+  resetError();
+  bindRecord.clear();
+  if (!bindClient(client, scratch, bindLayout) || hasFailed()) return bindFailed();
+  bindRecord.u32(BR_STATUS, BR_STATUS_OK);
+  bindRecord.u32(BR_OUTPUT_PTR, <u32>inputAddress());
+  bindRecord.u32(BR_OUTPUT_LEN, <u32>bindLayout.total);
+  bindRecord.u32(BR_ORIGINAL_LEN, <u32>bindLayout.original);
+  return bindRecord.base;
 }

@@ -53,7 +53,8 @@ function generateRecord(kind) {
   let offset = 0;
   const layout = [];
   for (const [field, type, doc] of spec.fields) {
-    const size = type === 'u64' || type === 'str' ? 8 : 4;
+    const size = { u32: 4, u64: 8, str: 8, sha256: 32 }[type];
+    if (size === undefined) throw new Error(`data/records/${kind}.json: ${field} has unknown type ${type}`);
     if (type === 'u64') offset = (offset + 7) & ~7;
     layout.push({ field, type, doc, offset });
     offset += size;
@@ -75,6 +76,9 @@ function generateRecord(kind) {
     });
     ts += ']);\n';
     names.forEach((n, bit) => (ts += `export const ${group}_${n} = ${1 << bit};\n`));
+    as += `export function ${group}_names(v: u32): string {\n  const names = new Array<string>();\n${names
+      .map((n, bit) => `  if ((v & ${1 << bit}) != 0) names.push('${n}');`)
+      .join('\n')}\n  return names.join('+');\n}\n`;
   }
   for (const [constant, raw] of Object.entries(spec.constants ?? {})) {
     as += `export const ${prefix}_${constant}: u32 = ${toNumber(raw)};\n`;

@@ -6,6 +6,7 @@ import { fail } from '../errors';
 import { ElfFile } from './file';
 import {
   PT_DYNAMIC, DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_FLAGS, DT_FLAGS_1,
+  DT_RELA, DT_RELASZ, DT_REL, DT_RELSZ, DT_JMPREL, DT_PLTRELSZ, DT_PLTREL, DT_RELR, DT_RELRSZ,
 } from '../generated/elf';
 
 const ABSENT: u64 = u64.MAX_VALUE;
@@ -28,6 +29,12 @@ export class DynamicInfo {
   strtabSize: u64 = 0;
   /** File offset of the first dynamic entry, for error messages. */
   dynOffset: u64 = 0;
+  /** Dynamic relocation tables, by address: DT_RELA/RELASZ, DT_REL/RELSZ, DT_JMPREL/PLTRELSZ
+   *  (its kind in DT_PLTREL), DT_RELR/RELRSZ. ABSENT when missing. */
+  rela: u64 = ABSENT; relasz: u64 = 0;
+  rel: u64 = ABSENT; relsz: u64 = 0;
+  jmprel: u64 = ABSENT; pltrelsz: u64 = 0; pltrel: u64 = 0;
+  relr: u64 = ABSENT; relrsz: u64 = 0;
 
   reset(): void {
     this.present = false;
@@ -40,6 +47,10 @@ export class DynamicInfo {
     this.strtabOffset = 0;
     this.strtabSize = 0;
     this.dynOffset = 0;
+    this.rela = ABSENT; this.relasz = 0;
+    this.rel = ABSENT; this.relsz = 0;
+    this.jmprel = ABSENT; this.pltrelsz = 0; this.pltrel = 0;
+    this.relr = ABSENT; this.relrsz = 0;
   }
 
   @inline has(value: u64): bool {
@@ -100,6 +111,15 @@ export function readDynamic(elf: ElfFile, out: DynamicInfo): bool {
     else if (t == DT_RUNPATH) out.runpath = val;
     else if (t == DT_FLAGS) out.flags = val;
     else if (t == DT_FLAGS_1) out.flags1 = val;
+    else if (t == DT_RELA) out.rela = val;
+    else if (t == DT_RELASZ) out.relasz = val;
+    else if (t == DT_REL) out.rel = val;
+    else if (t == DT_RELSZ) out.relsz = val;
+    else if (t == DT_JMPREL) out.jmprel = val;
+    else if (t == DT_PLTRELSZ) out.pltrelsz = val;
+    else if (t == DT_PLTREL) out.pltrel = val;
+    else if (t == DT_RELR) out.relr = val;
+    else if (t == DT_RELRSZ) out.relrsz = val;
   }
   if (!terminated) {
     return fail('dynamic section at ' + hex(off) + ': no DT_NULL among its ' + count.toString() + ' entries', off);

@@ -2,7 +2,7 @@
 // `open` so that every later accessor can load without re-checking: after `open` succeeds, every
 // program header and section header lies inside the file. Section *contents* are not checked
 // here; `sectionFits` does that for the sections a caller actually uses.
-import { fits, ld8, ld16, ld32, ld64, hex, fileLength, cstrlen } from '../bytes';
+import { fits, ld8, ld16, ld32, ld64, st32, st64, hex, fileLength, cstrlen } from '../bytes';
 import { fail } from '../errors';
 import { ElfLayout, LAYOUT32, LAYOUT64 } from './layout';
 import {
@@ -39,6 +39,11 @@ export class ElfFile {
   }
   @inline u32at(off: u64): u32 {
     return ld32(off, this.le);
+  }
+  /** Stores an address-sized field (binder only: the caller has laid out the file). */
+  setWordAt(off: u64, v: u64): void {
+    if (this.is64) st64(off, v, this.le);
+    else st32(off, <u32>v, this.le);
   }
 
   // Program header fields, for 0 <= i < phnum.

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import { decodeScanRecord, type DecodedRecord, type ScanResult } from './scan-record.js';
 import { decodeLinkRecord } from './link-record.js';
+import { decodeBindRecord, type CoreOutcome, type PreparedClient } from './bind-record.js';
+import { BIND_PARAMS, BIND_PARAMS_SIZE } from './generated/bind-params-record.js';
 import { SR_CHUNK_SIZE } from './generated/scan-record.js';
 
 interface CoreExports {
@@ -16,6 +18,22 @@ interface CoreExports {
   scan(length: number): number;
   scratchArea(size: number): number;
   link(length: number, namesLength: number): number;
+  prepare(length: number, forBind: boolean): number;
+  bind(): number;
+}
+
+/** What the binder writes into a client besides the image (docs/abi.md, the bind record). */
+export interface BindParams {
+  targetKernel: number;
+  layerAbiMin: number;
+  layerAbiMax: number;
+  layerKernelMin: number;
+  layerRevision: number;
+  layerName: string;
+  clientAbi: number;
+  image: Uint8Array;
+  originalSha256: Buffer;
+  reservationSha256: Buffer;
 }
 
 /** A layer linked for one slot table: the bytes for the reservation, and which slots it fills. */
@@ -82,6 +100,61 @@ export class Core {
     new Uint8Array(this.exports.memory.buffer, this.exports.scratchArea(names.length), names.length).set(names);
     const record = decodeLinkRecord(this.exports.memory, this.exports.link(layer.length, names.length));
     return record;
+  }
+
+  /** Reads a whole file into the input area; returns its length. */
+  loadFile(path: string): number {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      readFully(fd, this.inputView(size), 0, size);
+      return size;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  loadBytes(bytes: Uint8Array): number {
+    this.inputView(bytes.length).set(bytes);
+    return bytes.length;
+  }
+
+  /**
+   * Opens the client loaded in the input area and undoes its binding in place if it has one;
+   * with `forBind`, also checks everything that makes binding refuse it.
+   */
+  prepare(length: number, forBind: boolean): CoreOutcome<{ prepared: PreparedClient }> {
+    return decodeBindRecord(this.exports.memory, this.exports.prepare(length, forBind));
+  }
+
+  /** The first `length` bytes of the input area: after prepare, the original file. */
+  inputBytes(length: number): Uint8Array {
+    return this.currentView(length);
+  }
+
+  /** Binds the client the last prepare accepted. The result is in the input area. */
+  bind(p: BindParams): CoreOutcome<{ output: Uint8Array }> {
+    const name = Buffer.from(p.layerName, 'utf8');
+    const imageAt = BIND_PARAMS_SIZE + Math.ceil(name.length / 8) * 8;
+    const base = this.exports.scratchArea(imageAt + p.image.length);
+    const memory = this.exports.memory.buffer;
+    const view = new DataView(memory, base, imageAt);
+    const put = (f: keyof typeof BIND_PARAMS, v: number) => view.setUint32(BIND_PARAMS[f].offset, v, true);
+    put('targetKernel', p.targetKernel);
+    put('layerAbiMin', p.layerAbiMin);
+    put('layerAbiMax', p.layerAbiMax);
+    put('layerKernelMin', p.layerKernelMin);
+    put('layerRevision', p.layerRevision);
+    put('clientAbi', p.clientAbi);
+    put('imageLength', p.image.length);
+    put('nameLength', name.length);
+    new Uint8Array(memory, base + BIND_PARAMS.originalSha.offset, 32).set(p.originalSha256);
+    new Uint8Array(memory, base + BIND_PARAMS.reservationSha.offset, 32).set(p.reservationSha256);
+    new Uint8Array(memory, base + BIND_PARAMS_SIZE, name.length).set(name);
+    new Uint8Array(memory, base + imageAt, p.image.length).set(p.image);
+    const r = decodeBindRecord(this.exports.memory, this.exports.bind());
+    if (!r.ok) return r;
+    return { ok: true, output: new Uint8Array(this.exports.memory.buffer, r.outputPtr, r.outputLen) };
   }
 
   /** Scans a file held whole in JavaScript memory (a tar entry, a test's bytes). */

@@ -1,0 +1,107 @@
+// A client object on its way to being bound: opened, its binding (if any) undone in place, and
+// checked against every rule that makes the binder refuse it (docs/abi.md, "Client objects").
+import { setFile, st16 } from '../bytes';
+import { fail } from '../errors';
+import { ElfFile } from '../elf/file';
+import { DynamicInfo, readDynamic } from '../elf/dynamic';
+import { NoteVisitor, walkNotes, OWNER_GNU, OWNER_SYSLAYER } from '../elf/notes';
+import { Reservation, findReservationSection, describeReservation } from '../elf/reservation';
+import { BindNote, readBindNote } from './bind-note';
+import { checkNoRelocationInto } from './dynamic-relocations';
+import { ET_EXEC, ET_DYN, NT_GNU_GOLD_VERSION, NT_SYSLAYER_ABI, NT_SYSLAYER_BIND } from '../generated/elf';
+import { RESERVATION_SHARED_SEGMENT, RESERVATION_names } from '../generated/scan-record';
+
+export class Client {
+  elf: ElfFile = new ElfFile();
+  dyn: DynamicInfo = new DynamicInfo();
+  reservation: Reservation = new Reservation();
+  abi: u32 = 0;
+  hasAbi: bool = false;
+  linkedByGold: bool = false;
+  bindNoteOffset: u64 = 0;
+  bindNoteSize: u64 = 0;
+  hasBindNote: bool = false;
+  note: BindNote = new BindNote();
+  wasBound: bool = false;
+}
+
+class ClientNotes extends NoteVisitor {
+  constructor(public client: Client) { super(); }
+  visit(owner: u32, type: u32, descOff: u64, descSize: u64): bool {
+    const c = this.client;
+    if (owner == OWNER_SYSLAYER && type == NT_SYSLAYER_ABI && descSize >= 8) {
+      c.abi = c.elf.u32at(descOff);
+      c.hasAbi = true;
+    } else if (owner == OWNER_SYSLAYER && type == NT_SYSLAYER_BIND) {
+      c.hasBindNote = true;
+      c.bindNoteOffset = descOff;
+      c.bindNoteSize = descSize;
+    } else if (owner == OWNER_GNU && type == NT_GNU_GOLD_VERSION) {
+      c.linkedByGold = true;
+    }
+    return true;
+  }
+}
+
+function readNotes(c: Client): bool {
+  c.hasAbi = false;
+  c.hasBindNote = false;
+  c.linkedByGold = false;
+  return walkNotes(c.elf, new ClientNotes(c));
+}
+
+/**
+ * Opens the client in the input area and, when it is bound, restores the original in place:
+ * truncated to its original size with the changed header fields put back (the original bytes
+ * were never overwritten). The caller checks the original's SHA-256 against the record.
+ */
+export function openClient(c: Client, base: usize, length: u64): bool {
+  setFile(base, length);
+  c.wasBound = false;
+  const elf = c.elf;
+  if (!elf.open() || !readNotes(c)) return false;
+  if (c.hasBindNote) {
+    if (!readBindNote(c.bindNoteOffset, c.bindNoteSize, elf.le, c.note)) return false;
+    const n = c.note;
+    if (n.originalSize > length || n.originalSize < <u64>elf.L.ehsize) {
+      return fail('bind record: original size ' + n.originalSize.toString() + ' does not fit the file (' + length.toString() + ' bytes)', c.bindNoteOffset);
+    }
+    if (n.segment >= elf.phnum) return fail('bind record: segment ' + n.segment.toString() + ' is not a program header', c.bindNoteOffset);
+    const ph = elf.ph(n.segment);
+    elf.setWordAt(<u64>elf.L.e_shoff, n.originalShoff);
+    st16(<u64>elf.L.e_shnum, n.originalShnum, elf.le);
+    elf.setWordAt(ph + elf.L.p_offset, n.originalPOffset);
+    elf.setWordAt(ph + elf.L.p_filesz, n.originalPFilesz);
+    setFile(base, n.originalSize);
+    c.wasBound = true;
+    if (!elf.open() || !readNotes(c)) return false;
+    if (c.hasBindNote) return fail('the original behind the bind record is itself bound', 0);
+  }
+  return true;
+}
+
+/** Every reason to refuse binding the (original) client; false with the first one recorded. */
+export function checkBindable(c: Client): bool {
+  const elf = c.elf;
+  if (elf.type != ET_EXEC && elf.type != ET_DYN) return fail('e_type ' + elf.type.toString() + ' is neither ET_EXEC nor ET_DYN', 16);
+  if (!c.hasAbi) return fail('no NT_SYSLAYER_ABI note: not a syslayer client', 0);
+  const found = findReservationSection(elf);
+  if (found < 0) return false;
+  if (found == 0) return fail('no .syslayer section: not a syslayer client', elf.shoff);
+  describeReservation(elf, <u32>found, c.reservation);
+  const r = c.reservation;
+  if (r.problems != 0) {
+    const why = RESERVATION_names(r.problems);
+    if (c.linkedByGold && (r.problems & RESERVATION_SHARED_SEGMENT) != 0) {
+      return fail('the reservation shares its PT_LOAD with other sections (' + why + '): the file was linked by GNU gold, ' +
+        'which cannot parse the INSERT command of sdk/ld/syslayer.ld and merges .syslayer into another segment', elf.sh(r.section));
+    }
+    return fail('the reservation cannot be bound: ' + why, elf.sh(r.section));
+  }
+  if (elf.shstrndx == 0) return fail('no section name table to name .syslayer.bind in', <u64>elf.L.e_shstrndx);
+  if (elf.shnum + 1 >= 0xff00) return fail('e_shnum ' + elf.shnum.toString() + ' leaves no room for .syslayer.bind', <u64>elf.L.e_shnum);
+  if (!readDynamic(elf, c.dyn)) return false;
+  const lo = elf.shAddr(r.section);
+  return checkNoRelocationInto(elf, c.dyn, lo, lo + elf.shSize(r.section));
+}
+
