@@ -22,12 +22,16 @@ export interface ScanReport {
   counts: { files: number; elf: number; other: number; errors: number; directories: number; symlinks: number; special: number };
   /** Directories of etc/ld.so.conf, as read from the image. */
   ldSoConf: string[];
+  /** The image's tree, for commands that go on from the scan (not in the JSON). */
+  tree?: ImageTree;
 }
 
 export interface ScanOptions {
   timers?: Timers;
   progress?: Progress;
   threads?: number;
+  /** A pool to reuse (the caller closes it); otherwise one is made for this scan. */
+  pool?: WorkerPool;
 }
 
 export async function scanImage(image: string, options: ScanOptions = {}): Promise<ScanReport> {
@@ -38,16 +42,16 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
 
   progress.update('walking the tree');
   const tree = await timers.time('walk', () => walkDirectory(image));
-  const regular = [...tree.paths()].filter(([, e]) => e.kind === 'file').map(([path]) => ({ path, size: 0 }));
+  const regular = [...tree.paths()].filter(([, e]) => e.kind === 'file').map(([path]) => path);
 
-  const pool = new WorkerPool(options.threads);
+  const pool = options.pool ?? new WorkerPool(options.threads);
   let outcomes: ScanOutcome[];
   try {
     outcomes = await timers.time('read', () =>
-      pool.scanFiles(image, regular, (done) => progress.update(`reading ${done}/${regular.length} files`)),
+      pool.scan(image, regular, (done) => progress.update(`reading ${done}/${regular.length} files`)),
     );
   } finally {
-    await pool.close();
+    if (!options.pool) await pool.close();
   }
 
   progress.update('resolving dependency closures');
@@ -68,7 +72,7 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   }
   counts.errors += tree.unreadable.length;
   for (const u of tree.unreadable) files.push({ path: u.path, size: 0, error: `cannot list directory: ${u.error}` });
-  return { image, files, counts, ldSoConf };
+  return { image, files, counts, ldSoConf, tree };
 }
 
 function imageReader(root: string) {

@@ -5,17 +5,16 @@ import { join } from 'node:path';
 import { compileCore } from '../core/core.js';
 import { packageRoot } from '../util/package-root.js';
 import type { ScanOutcome } from '../core/facts.js';
-import type { PoolWorkerData, ScanBatch } from './tasks.js';
+import type { FileOutcome } from '../bind/file-operations.js';
+import type { BindBatch, PoolWorkerData, ScanBatch, UnbindBatch, VerifyBatch } from './tasks.js';
 
 /** Files per task: large enough that the message round trip is noise, small enough to balance. */
 const BATCH_FILES = 64;
-/** Bytes per task, so a batch of large libraries does not keep one worker busy alone. */
-const BATCH_BYTES = 32 * 1024 * 1024;
 
-export interface ScanFile {
-  path: string;
-  /** Size if known in advance (for batching); 0 when unknown. */
-  size: number;
+export function batches<T>(items: readonly T[], size = BATCH_FILES): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 export class WorkerPool {
@@ -24,7 +23,7 @@ export class WorkerPool {
   constructor(threads = Math.max(1, availableParallelism())) {
     const workerData: PoolWorkerData = { module: compileCore() };
     this.piscina = new Piscina({
-      filename: join(packageRoot(), 'dist', 'workers', 'scan-worker.js'),
+      filename: join(packageRoot(), 'dist', 'workers', 'core-worker.js'),
       workerData,
       minThreads: threads,
       maxThreads: threads,
@@ -32,31 +31,38 @@ export class WorkerPool {
     });
   }
 
-  /** Scans the files of a directory image; calls `onDone` as each batch completes. */
-  async scanFiles(root: string, files: ScanFile[], onDone?: (done: number) => void): Promise<ScanOutcome[]> {
-    const batches: ScanBatch[] = [];
-    let current: string[] = [];
-    let bytes = 0;
-    for (const file of files) {
-      current.push(file.path);
-      bytes += file.size;
-      if (current.length >= BATCH_FILES || bytes >= BATCH_BYTES) {
-        batches.push({ root, paths: current });
-        current = [];
-        bytes = 0;
-      }
-    }
-    if (current.length > 0) batches.push({ root, paths: current });
+  /** Runs one task per batch on the named worker export; `onDone` hears the running file count. */
+  private async runAll<T, R>(name: string, tasks: T[], count: (t: T) => number, onDone?: (done: number) => void): Promise<R[]> {
     let done = 0;
     const results = await Promise.all(
-      batches.map(async (batch) => {
-        const outcomes = (await this.piscina.run(batch)) as ScanOutcome[];
-        done += outcomes.length;
+      tasks.map(async (task) => {
+        const out = (await this.piscina.run(task, { name })) as R[];
+        done += count(task);
         onDone?.(done);
-        return outcomes;
+        return out;
       }),
     );
     return results.flat();
+  }
+
+  scan(root: string, paths: string[], onDone?: (done: number) => void): Promise<ScanOutcome[]> {
+    const tasks: ScanBatch[] = batches(paths).map((p) => ({ root, paths: p }));
+    return this.runAll('scan', tasks, (t) => t.paths.length, onDone);
+  }
+
+  bind(root: string, base: Omit<BindBatch, 'root' | 'entries'>, entries: BindBatch['entries'], onDone?: (done: number) => void): Promise<FileOutcome[]> {
+    const tasks: BindBatch[] = batches(entries).map((e) => ({ root, ...base, entries: e }));
+    return this.runAll('bind', tasks, (t) => t.entries.length, onDone);
+  }
+
+  unbind(root: string, paths: string[], onDone?: (done: number) => void): Promise<FileOutcome[]> {
+    const tasks: UnbindBatch[] = batches(paths).map((p) => ({ root, paths: p }));
+    return this.runAll('unbind', tasks, (t) => t.paths.length, onDone);
+  }
+
+  verify(root: string, base: Omit<VerifyBatch, 'root' | 'paths'>, paths: string[], onDone?: (done: number) => void): Promise<FileOutcome[]> {
+    const tasks: VerifyBatch[] = batches(paths).map((p) => ({ root, ...base, paths: p }));
+    return this.runAll('verify', tasks, (t) => t.paths.length, onDone);
   }
 
   async close(): Promise<void> {

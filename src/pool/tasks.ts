@@ -1,12 +1,34 @@
 // What the main thread sends to pool workers, and what they are started with.
+import type { Layer } from '../layers/catalog.js';
 
 export interface PoolWorkerData {
   /** The compiled core, shared by every worker (each makes its own instance). */
   module: WebAssembly.Module;
 }
 
-/** A batch of files of one directory image, scanned by one worker task. */
+/** Files of one directory image, scanned by one worker task. */
 export interface ScanBatch {
   root: string;
   paths: string[];
+}
+
+/** Clients to bind in place; `layer` indexes `catalog` (layers are linked once, in the main thread). */
+export interface BindBatch {
+  root: string;
+  catalog: Layer[];
+  targetKernel: number;
+  entries: { path: string; layer: number }[];
+}
+
+export interface UnbindBatch {
+  root: string;
+  paths: string[];
+}
+
+export interface VerifyBatch {
+  root: string;
+  paths: string[];
+  catalog: Layer[];
+  /** Check the selection for this kernel; null: for the kernel each bind record names. */
+  kernel: number | null;
 }

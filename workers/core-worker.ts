@@ -1,17 +1,31 @@
-// A piscina worker that scans batches of files. It keeps one instance of the WebAssembly core for
-// its whole life (compiled once by the main thread, handed over in workerData) and reads the files
-// itself, straight into the core's memory.
+// A piscina worker. It keeps one instance of the WebAssembly core for its whole life (compiled
+// once by the main thread, handed over in workerData) and does its own file I/O, a batch of files
+// per task: scanning, binding, unbinding or verifying them.
 import { workerData } from 'piscina';
 import { join } from 'node:path';
 import { Core } from '../src/core/core.js';
 import type { ScanOutcome } from '../src/core/facts.js';
-import type { ScanBatch, PoolWorkerData } from '../src/pool/tasks.js';
+import type { PoolWorkerData, ScanBatch, BindBatch, UnbindBatch, VerifyBatch } from '../src/pool/tasks.js';
+import { bindFile, unbindFile, verifyFile, type FileOutcome } from '../src/bind/file-operations.js';
 
 const { module } = workerData as PoolWorkerData;
 const core = new Core(module);
 
-export default function scanBatch(batch: ScanBatch): ScanOutcome[] {
+export function scan(batch: ScanBatch): ScanOutcome[] {
   return batch.paths.map((path) => scanOne(batch.root, path));
+}
+
+export function bind(batch: BindBatch): FileOutcome[] {
+  return batch.entries.map((e) =>
+    bindFile(core, { file: join(batch.root, e.path), path: e.path, layer: batch.catalog[e.layer]!, targetKernel: batch.targetKernel }));
+}
+
+export function unbind(batch: UnbindBatch): FileOutcome[] {
+  return batch.paths.map((path) => unbindFile(core, join(batch.root, path), path));
+}
+
+export function verify(batch: VerifyBatch): FileOutcome[] {
+  return batch.paths.map((path) => verifyFile(core, join(batch.root, path), path, batch.catalog, batch.kernel));
 }
 
 function scanOne(root: string, path: string): ScanOutcome {

@@ -1,0 +1,153 @@
+// Binding, unbinding and verifying one client file with a core instance: what a worker does for
+// each file of a batch. The core does the byte work; this orchestrates and hashes.
+import { createHash } from 'node:crypto';
+import { lstatSync } from 'node:fs';
+import type { Core } from '../core/core.js';
+import type { PreparedClient } from '../core/bind-record.js';
+import type { Layer } from '../layers/catalog.js';
+import { selectLayer } from '../layers/select.js';
+import { writeBeside } from '../util/write-beside.js';
+
+export interface BindPlanEntry {
+  /** Absolute path of the file to rewrite in place. */
+  file: string;
+  /** Path for messages (relative to the image root). */
+  path: string;
+  layer: Layer;
+  targetKernel: number;
+}
+
+export type FileOutcome =
+  | { path: string; status: 'bound' | 'unchanged' | 'unbound' | 'not-bound' | 'verified'; abi?: number; layer?: string }
+  | { path: string; status: 'error'; error: string };
+
+const sha256 = (...parts: Uint8Array[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+
+const reservationShas = new Map<string, Buffer>();
+
+/** SHA-256 of the image zero-padded to the reservation; the same few values recur all run. */
+function reservationSha(layer: Layer, abi: number, image: Uint8Array, size: number): Buffer {
+  const key = `${layer.path}\0${abi}\0${size}`;
+  let sha = reservationShas.get(key);
+  if (!sha) reservationShas.set(key, (sha = sha256(image, new Uint8Array(Math.max(0, size - image.length)))));
+  return sha;
+}
+
+/** Checks the original the core restored against the SHA-256 the bind record holds. */
+function originalMatches(core: Core, prepared: PreparedClient): string | null {
+  if (!prepared.old) return null;
+  const actual = sha256(core.inputBytes(prepared.originalLength)).toString('hex');
+  if (actual === prepared.old.originalSha256) return null;
+  return 'the bind record does not match the file: it was changed after binding (by strip or objcopy?), so the original cannot be restored';
+}
+
+/**
+ * Binds the loaded client (prepared for binding) with `layer`; returns the bound bytes, or an
+ * error. `sameAsBefore` is true when the old binding was exactly this one (nothing to write).
+ */
+export function bindLoaded(core: Core, length: number, layer: Layer, targetKernel: number):
+  { ok: true; output: Uint8Array; abi: number; sameAsBefore: boolean } | { ok: false; error: string } {
+  const p = core.prepare(length, true);
+  if (!p.ok) return { ok: false, error: `${p.error} (at file offset 0x${p.errorOffset.toString(16)})` };
+  const prepared = p.prepared;
+  const mismatch = originalMatches(core, prepared);
+  if (mismatch) return { ok: false, error: mismatch };
+  if (prepared.machine !== layer.machine) return { ok: false, error: `machine ${prepared.machine} does not match layer ${layer.name}` };
+  const image = layer.images.get(prepared.abi)?.image;
+  if (!image || prepared.abi < layer.abiMin || prepared.abi > layer.abiMax) {
+    return { ok: false, error: `layer ${layer.name} does not serve ABI ${prepared.abi}` };
+  }
+  const original = sha256(core.inputBytes(prepared.originalLength));
+  const resSha = reservationSha(layer, prepared.abi, image, prepared.reservationSize);
+  const old = prepared.old;
+  const sameAsBefore = old !== null && old.layerName === layer.name && old.revision === layer.revision &&
+    old.abiMin === layer.abiMin && old.abiMax === layer.abiMax && old.kernelMin === layer.kernelMin &&
+    old.targetKernel === targetKernel && old.reservationSha256 === resSha.toString('hex');
+  const bound = core.bind({
+    targetKernel,
+    layerAbiMin: layer.abiMin,
+    layerAbiMax: layer.abiMax,
+    layerKernelMin: layer.kernelMin,
+    layerRevision: layer.revision,
+    layerName: layer.name,
+    clientAbi: prepared.abi,
+    image,
+    originalSha256: original,
+    reservationSha256: resSha,
+  });
+  if (!bound.ok) return { ok: false, error: `${bound.error} (at file offset 0x${bound.errorOffset.toString(16)})` };
+  return { ok: true, output: bound.output, abi: prepared.abi, sameAsBefore };
+}
+
+export function bindFile(core: Core, entry: BindPlanEntry, output = entry.file): FileOutcome {
+  try {
+    const stats = lstatSync(entry.file);
+    const length = core.loadFile(entry.file);
+    const r = bindLoaded(core, length, entry.layer, entry.targetKernel);
+    if (!r.ok) return { path: entry.path, status: 'error', error: r.error };
+    if (r.sameAsBefore && output === entry.file) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
+    writeBeside(output, r.output, stats);
+    return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name };
+  } catch (error) {
+    return { path: entry.path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };
+  }
+}
+
+export function unbindFile(core: Core, file: string, path: string, output = file): FileOutcome {
+  try {
+    const stats = lstatSync(file);
+    const length = core.loadFile(file);
+    const p = core.prepare(length, false);
+    if (!p.ok) return { path, status: 'error', error: p.error };
+    if (!p.prepared.old) return { path, status: 'not-bound' };
+    const mismatch = originalMatches(core, p.prepared);
+    if (mismatch) return { path, status: 'error', error: mismatch };
+    writeBeside(output, core.inputBytes(p.prepared.originalLength), stats);
+    return { path, status: 'unbound', abi: p.prepared.abi, layer: p.prepared.old.layerName };
+  } catch (error) {
+    return { path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };
+  }
+}
+
+/** Whether two catalog entries are the same layer (what a bind record identifies). */
+function isRecordedLayer(l: Layer, machine: number, old: NonNullable<PreparedClient['old']>): boolean {
+  return l.machine === machine && l.name === old.layerName && l.revision === old.revision &&
+    l.abiMin === old.abiMin && l.abiMax === old.abiMax && l.kernelMin === old.kernelMin;
+}
+
+/**
+ * Re-derives a bound file instead of trusting its record (DESIGN §8): restores the original,
+ * checks it against the record's SHA-256, binds it again with the recorded layer from the
+ * catalog for the recorded kernel, and compares the bytes. Also checks that the selection rule
+ * still picks that layer (for `kernel`, or the recorded target when none is given).
+ */
+export function verifyFile(core: Core, file: string, path: string, catalog: readonly Layer[], kernel: number | null): FileOutcome {
+  try {
+    const length = core.loadFile(file);
+    const asFound = sha256(core.inputBytes(length));
+    const p = core.prepare(length, true);
+    if (!p.ok) return { path, status: 'error', error: p.error };
+    const old = p.prepared.old;
+    if (!old) return { path, status: 'error', error: 'not bound' };
+    const mismatch = originalMatches(core, p.prepared);
+    if (mismatch) return { path, status: 'error', error: mismatch };
+    const recorded = catalog.find((l) => isRecordedLayer(l, p.prepared.machine, old));
+    if (!recorded) return { path, status: 'error', error: `the recorded layer ${old.layerName} revision ${old.revision} is not in the catalog` };
+    const target = kernel ?? old.targetKernel;
+    const selected = selectLayer(catalog, { machine: recorded.machine, machineName: recorded.machineName, class: recorded.class, endian: recorded.endian, abi: p.prepared.abi }, target);
+    if (!selected.ok) return { path, status: 'error', error: selected.reason };
+    if (selected.layer.path !== recorded.path) {
+      return { path, status: 'error', error: `bound to ${old.layerName} revision ${old.revision}, but the rule now selects ${selected.layer.name} revision ${selected.layer.revision} (${selected.layer.path})` };
+    }
+    const again = bindLoaded(core, p.prepared.originalLength, recorded, old.targetKernel);
+    if (!again.ok) return { path, status: 'error', error: again.error };
+    if (!sha256(again.output).equals(asFound)) return { path, status: 'error', error: 'the file differs from a fresh binding of its original with the recorded layer' };
+    return { path, status: 'verified', abi: p.prepared.abi, layer: old.layerName };
+  } catch (error) {
+    return { path, status: 'error', error: `cannot read: ${(error as Error).message}` };
+  }
+}

@@ -1,0 +1,99 @@
+// What plan, bind, unbind and verify tell a person (text) and a program (JSON, docs/report-json.md).
+import type { Plan } from '../commands/plan.js';
+import type { RewriteReport } from '../commands/rewrite.js';
+import type { FileOutcome } from '../bind/file-operations.js';
+import type { Layer } from '../layers/catalog.js';
+import { formatKernelVersion } from '../layers/kernel-version.js';
+
+export function layerSummary(l: Layer) {
+  return {
+    name: l.name,
+    path: l.path,
+    machine: l.machineName,
+    abiMin: l.abiMin,
+    abiMax: l.abiMax,
+    kernelMin: formatKernelVersion(l.kernelMin),
+    revision: l.revision,
+    slots: Object.fromEntries([...l.images].map(([abi, img]) => [abi, img.implemented.filter(Boolean).length + '/' + img.slotCount])),
+    linkErrors: Object.fromEntries(l.linkErrors),
+  };
+}
+
+function passedThrough(plan: Plan) {
+  const c = plan.scan.counts;
+  const clients = plan.clients.length;
+  return { elfWithoutReservation: c.elf - clients, otherFiles: c.other, unreadable: c.errors };
+}
+
+export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: string) {
+  const byPath = new Map((outcomes ?? []).map((o) => [o.path, o]));
+  return {
+    command,
+    image: plan.image,
+    kernel: plan.kernelText,
+    catalog: plan.catalog.map(layerSummary),
+    clients: plan.clients.map((c) => ({
+      path: c.path,
+      abi: c.abi,
+      machine: c.machineName,
+      wasBound: c.bound,
+      layer: c.layer === null ? null : { name: plan.catalog[c.layer]!.name, revision: plan.catalog[c.layer]!.revision, path: plan.catalog[c.layer]!.path },
+      ...(c.error ? { error: c.error } : {}),
+      ...(byPath.has(c.path) ? { outcome: byPath.get(c.path) } : {}),
+    })),
+    programs: plan.programs,
+    passedThrough: passedThrough(plan),
+  };
+}
+
+function countBy<T>(items: T[], key: (t: T) => string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const i of items) m.set(key(i), (m.get(key(i)) ?? 0) + 1);
+  return m;
+}
+
+export function formatPlan(plan: Plan): string {
+  const out: string[] = [];
+  const ok = plan.clients.filter((c) => c.layer !== null);
+  out.push(`plan for ${plan.image}, kernel ${plan.kernelText}: ${plan.clients.length} syslayer clients, ${ok.length} bindable, ${plan.clients.length - ok.length} not`);
+  for (const [layer, n] of countBy(ok, (c) => `${plan.catalog[c.layer!]!.name} revision ${plan.catalog[c.layer!]!.revision}, ABI ${c.abi}`)) out.push(`  would bind ${n} with ${layer}`);
+  return [...out, ...common(plan, plan.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error' as const, error: c.error! })))].join('\n');
+}
+
+function common(plan: Plan, failures: FileOutcome[]): string[] {
+  const out: string[] = [];
+  const mixed = plan.programs.filter((p) => p.mixed);
+  if (mixed.length > 0) {
+    out.push(`programs whose closure mixes ABI versions: ${mixed.length}`);
+    for (const p of mixed.slice(0, 20)) out.push(`  ${p.path}: ${p.objects.map((o) => `${o.path} (ABI ${o.abi}, ${o.layer ?? 'no layer'})`).join(', ')}`);
+  }
+  if (failures.length > 0) {
+    out.push(`not done: ${failures.length}`);
+    for (const f of failures) out.push(`  ${f.path}: ${f.status === 'error' ? f.error : f.status}`);
+  }
+  const t = passedThrough(plan);
+  out.push(`passed through: ${t.elfWithoutReservation} ELF files without a reservation, ${t.otherFiles} other files${t.unreadable ? `, ${t.unreadable} unreadable (see scan)` : ''}`);
+  return out;
+}
+
+export function formatRewrite(r: RewriteReport): string {
+  const { plan, outcomes } = r;
+  const out: string[] = [];
+  const byStatus = countBy(outcomes, (o) => o.status);
+  const statuses = [...byStatus].map(([s, n]) => `${n} ${s}`).join(', ') || 'nothing to do';
+  out.push(`${r.command} ${plan.image}${r.command === 'bind' ? `, kernel ${plan.kernelText}` : ''}: ${statuses}`);
+  const done = outcomes.filter((o) => o.status !== 'error' && 'layer' in o && o.layer);
+  for (const [k, n] of countBy(done, (o) => `${(o as { layer: string }).layer}, ABI ${(o as { abi: number }).abi}`)) out.push(`  ${n} × ${k}`);
+  return [...out, ...common(plan, outcomes.filter((o) => o.status === 'error'))].join('\n');
+}
+
+export function formatLayers(catalog: Layer[]): string {
+  if (catalog.length === 0) return 'no layer objects found';
+  const rows = catalog.map((l) => {
+    const s = layerSummary(l);
+    const slots = Object.entries(s.slots).map(([abi, n]) => `ABI ${abi}: ${n} slots`).join(', ');
+    const errors = Object.entries(s.linkErrors).map(([abi, e]) => `ABI ${abi} does not link: ${e}`).join('; ');
+    return `${s.name.padEnd(14)} r${s.revision}  ${s.machine.padEnd(8)} ABI ${s.abiMin}..${s.abiMax}  kernel >= ${s.kernelMin.padEnd(8)} ${slots}${errors ? `  ${errors}` : ''}  ${s.path}`;
+  });
+  return rows.join('\n');
+}
