@@ -52,6 +52,7 @@ client_cflags=("${common_cflags[@]}" -Iexamples)
 client_ldflags=(-Wl,-T,ld/syslayer.ld -Wl,--build-id=sha1)
 
 log() { printf '%s\n' "$*" >&2; }
+step() { [ $mode = check ] || log "$@"; }
 
 # gas always emits .data and .bss, empty here; a layer must have no writable section at all, so
 # drop them, after checking that they are empty (a non-empty one is a bug in the layer source).
@@ -77,7 +78,7 @@ build_arch() { # arch
   mkdir -p "$dest/layers" "$dest/bin" "$dest/lib" "$obj"
 
   for layer in linux-3.2 linux-4.11; do
-    log "$arch: layers/$layer.o"
+    step "$arch: layers/$layer.o"
     "$cc" "${layer_cflags[@]}" "${arch_layer_cflags[@]}" -c "layers/$layer.c" -o "$obj/$layer.o"
     drop_empty_writable "$objcopy" "$obj/$layer.o"
     tests/check-layer.sh --all-slots "$obj/$layer.o" >/dev/null || { tests/check-layer.sh --all-slots "$obj/$layer.o"; exit 1; }
@@ -87,19 +88,19 @@ build_arch() { # arch
   for abi in 1 2; do
     "$cc" "${common_cflags[@]}" -DSL_ABI=$abi -c "arch/$arch/reservation.S" -o "$obj/reservation-abi$abi.o"
   done
-  log "$arch: lib/libmixed1.so"
+  step "$arch: lib/libmixed1.so"
   "$cc" "${client_cflags[@]}" -DSL_ABI=1 -fPIC -fvisibility=hidden -c examples/mixed-lib.c -o "$obj/mixed-lib.o"
   "$cc" -shared "$obj/mixed-lib.o" "$obj/reservation-abi1.o" "${client_ldflags[@]}" \
     -Wl,-soname,libmixed1.so -o "$dest/lib/libmixed1.so"
 
   for demo in abi1-demo abi2-demo; do
-    log "$arch: bin/$demo"
+    step "$arch: bin/$demo"
     local abi=${demo:3:1}
     "$cc" "${client_cflags[@]}" -DSL_ABI="$abi" -fPIE -c "examples/$demo.c" -o "$obj/$demo.o"
     "$cc" -pie "$obj/$demo.o" "$obj/reservation-abi$abi.o" "${client_ldflags[@]}" -o "$dest/bin/$demo"
   done
 
-  log "$arch: bin/mixed-main"
+  step "$arch: bin/mixed-main"
   "$cc" "${client_cflags[@]}" -DSL_ABI=2 -fPIE -c examples/mixed-main.c -o "$obj/mixed-main.o"
   "$cc" -pie "$obj/mixed-main.o" "$obj/reservation-abi2.o" "${client_ldflags[@]}" \
     -L"$dest/lib" -lmixed1 -Wl,-rpath,'$ORIGIN/../lib' -Wl,--enable-new-dtags -o "$dest/bin/mixed-main"

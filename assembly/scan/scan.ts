@@ -145,7 +145,7 @@ function scanReservation(): bool {
 }
 
 function isElf(): bool {
-  return fits(0, 16) && ld8(0) == 0x7f && ld8(1) == 0x45 && ld8(2) == 0x4c && ld8(3) == 0x46;
+  return fits(0, 4) && ld8(0) == 0x7f && ld8(1) == 0x45 && ld8(2) == 0x4c && ld8(3) == 0x46;
 }
 
 function putHeader(): void {
@@ -173,7 +173,8 @@ export function scanFile(base: usize, length: u64): usize {
     record.u32(R.SR_STATUS, R.SR_STATUS_NOT_ELF);
     return record.base;
   }
-  let ok = elf.open();
+  let ok = fits(0, 16) || fail('file is ' + length.toString() + ' bytes: the ELF magic number, then nothing of e_ident', 0);
+  ok = ok && elf.open();
   if (ok) {
     putHeader();
     ok = scanInterpreter() && scanDynamic() && walkNotes(elf, factNotes) && scanReservation();
