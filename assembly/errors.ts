@@ -33,3 +33,13 @@ export function errorMessage(): string {
 export function errorOffset(): u64 {
   return offset;
 }
+
+/**
+ * Ends a tentative check: returns the message it recorded (or '' when it passed) and forgets it,
+ * so a scan can report why binding would refuse a file without failing the scan itself.
+ */
+export function takeError(): string {
+  const text = failed ? message : '';
+  resetError();
+  return text;
+}

@@ -4,6 +4,7 @@
 export class Record {
   readonly base: usize;
   private errorBytes: ArrayBuffer = new ArrayBuffer(0);
+  private textBytes: ArrayBuffer = new ArrayBuffer(0);
 
   constructor(private readonly size: u32) {
     this.base = heap.alloc(<usize>size);
@@ -30,6 +31,12 @@ export class Record {
   absent(field: u32): void {
     store<u32>(this.base + <usize>field, 0xffffffff);
     store<u32>(this.base + <usize>field + 4, 0);
+  }
+
+  /** A second text field (absolute address), kept like the error until the next record. */
+  text(field: u32, value: string): void {
+    this.textBytes = String.UTF8.encode(value);
+    this.str(field, <u64>changetype<usize>(this.textBytes), <u64>this.textBytes.byteLength);
   }
 
   /** The UTF-8 message goes into memory the record points at; it lives until the next record. */

@@ -1,12 +1,14 @@
 // Scans one file: the facts `syslayer scan` reports (DESIGN §5), written as one compact record.
 import { setFile, fits, ld32, ld8, cstrlen, hex, fileLength, needsBytes, neededOffset, neededLength } from '../bytes';
-import { resetError, hasFailed, errorMessage, errorOffset, fail } from '../errors';
+import { resetError, hasFailed, errorMessage, errorOffset, fail, takeError } from '../errors';
+import { Client, checkBindable } from '../bind/client';
+import { SHT_PROGBITS } from '../generated/elf';
 import { ElfFile } from '../elf/file';
 import { DynamicInfo, readDynamic } from '../elf/dynamic';
 import { NoteVisitor, walkNotes, OWNER_GNU, OWNER_SYSLAYER } from '../elf/notes';
 import { Reservation, findReservationSection, describeReservation } from '../elf/reservation';
 import { Record } from '../record';
-import { PT_INTERP, NT_GNU_ABI_TAG, NT_GNU_BUILD_ID, NT_SYSLAYER_ABI, NT_SYSLAYER_LAYER, NT_SYSLAYER_BIND } from '../generated/elf';
+import { PT_INTERP, NT_GNU_GOLD_VERSION, NT_GNU_ABI_TAG, NT_GNU_BUILD_ID, NT_SYSLAYER_ABI, NT_SYSLAYER_LAYER, NT_SYSLAYER_BIND } from '../generated/elf';
 import * as R from '../generated/scan-record';
 
 const elf = new ElfFile();
@@ -38,6 +40,8 @@ class FactNotes extends NoteVisitor {
         record.u32(R.SR_ABI_TAG_MAJOR, ld32(descOff + 4, le));
         record.u32(R.SR_ABI_TAG_MINOR, ld32(descOff + 8, le));
         record.u32(R.SR_ABI_TAG_PATCH, ld32(descOff + 12, le));
+      } else if (type == NT_GNU_GOLD_VERSION) {
+        present |= R.PRESENT_GOLD;
       }
     } else if (owner == OWNER_SYSLAYER) {
       if (type == NT_SYSLAYER_ABI && descSize >= 8) {
@@ -120,6 +124,7 @@ function scanReservation(): bool {
   if (found == 0) return true;
   describeReservation(elf, <u32>found, reservation);
   present |= R.PRESENT_RESERVATION;
+  checkUnboundClient();
   const s = reservation.section;
   record.u32(R.SR_RES_SECTION, s);
   record.u32(R.SR_RES_SECTION_TYPE, elf.shType(s));
@@ -142,6 +147,23 @@ function scanReservation(): bool {
   record.u64(R.SR_RES_SEG_OFFSET, elf.phOffset(p));
   record.u64(R.SR_RES_SEG_ALIGN, elf.phAlign(p));
   return true;
+}
+
+const client = new Client();
+
+/**
+ * For an unbound client, runs the binder's own checks (bind/client.ts) so that `plan` can say why
+ * `bind` would refuse it. Bound clients are checked when bind undoes their binding.
+ */
+function checkUnboundClient(): void {
+  if (elf.shType(reservation.section) != SHT_PROGBITS || (present & R.PRESENT_SL_BIND) == 0) {
+    client.elf = elf;
+    client.abi = load<u32>(record.base + R.SR_SL_ABI);
+    client.hasAbi = (present & R.PRESENT_SL_ABI) != 0;
+    client.linkedByGold = (present & R.PRESENT_GOLD) != 0;
+    const refusal = checkBindable(client) ? '' : takeError();
+    if (refusal.length > 0 && !needsBytes()) record.text(R.SR_REFUSAL, refusal);
+  }
 }
 
 function isElf(): bool {
@@ -169,6 +191,7 @@ export function scanFile(base: usize, length: u64): usize {
   record.clear();
   present = 0;
   for (let i = 0; i < ABSENT_STRINGS.length; i++) record.absent(ABSENT_STRINGS[i]);
+  record.absent(R.SR_REFUSAL);
   if (!isElf()) {
     record.u32(R.SR_STATUS, R.SR_STATUS_NOT_ELF);
     return record.base;

@@ -101,8 +101,7 @@ export async function makePlan(image: string, options: PlanOptions): Promise<Pla
     const base = { path: f.path, abi: f.syslayer?.abi ?? null, machineName: f.machineName, bound: f.syslayer?.bound ?? false };
     if (base.abi === null) return { ...base, layer: null, error: 'no NT_SYSLAYER_ABI note: the ABI version is unknown' };
     if (!f.syslayer?.reservation) return { ...base, layer: null, error: 'no .syslayer reservation' };
-    const problems = f.syslayer.reservation.problems;
-    if (problems.length > 0) return { ...base, layer: null, error: `the reservation cannot be bound: ${problems.join('+')}` };
+    if (f.syslayer.refusal) return { ...base, layer: null, error: f.syslayer.refusal };
     const s = selectLayer(catalog, { machine: f.machine, machineName: f.machineName, class: f.class, endian: f.endian, abi: base.abi }, kernel);
     return s.ok ? { ...base, layer: catalog.indexOf(s.layer) } : { ...base, layer: null, error: s.reason };
   });

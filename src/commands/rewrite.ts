@@ -2,7 +2,7 @@
 // select) in the main thread, then the files go to the worker pool in batches.
 import { basename, join } from 'node:path';
 import { makePlan, type Plan } from './plan.js';
-import { prepareOutput } from '../image/output-target.js';
+import { prepareOutput, type OutputTarget } from '../image/output-target.js';
 import { WorkerPool } from '../pool/pool.js';
 import type { FileOutcome } from '../bind/file-operations.js';
 import type { Timers } from '../util/timers.js';
@@ -22,6 +22,15 @@ export interface RewriteReport {
   command: 'bind' | 'unbind' | 'verify';
   plan: Plan;
   outcomes: FileOutcome[];
+}
+
+/**
+ * A whole image is committed even when some files failed (they pass through unchanged and the
+ * report names them); a single file that failed produces no output at all.
+ */
+function finish(target: OutputTarget, single: boolean, outcomes: FileOutcome[]): void {
+  if (single && outcomes.some((o) => o.status === 'error')) target.abandon();
+  else target.commit();
 }
 
 async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool) => Promise<T>): Promise<T> {
@@ -44,7 +53,7 @@ export function bindImage(image: string, o: RewriteOptions): Promise<RewriteRepo
       o.progress.update(`binding ${entries.length} clients`);
       const outcomes = await o.timers.time('bind', () => pool.bind(root, { catalog: plan.catalog, targetKernel: plan.kernel }, entries));
       if (plan.single) for (const out of outcomes) out.path = plan.clients[0]!.path;
-      target.commit();
+      finish(target, plan.single, [...outcomes, ...refused]);
       return { command: 'bind' as const, plan, outcomes: [...outcomes, ...refused] };
     } catch (error) {
       target.abandon();
@@ -62,7 +71,7 @@ export function unbindImage(image: string, o: RewriteOptions): Promise<RewriteRe
       const paths = plan.clients.filter((c) => c.bound).map((c) => (plan.single ? basename(target.work) : c.path));
       const outcomes = await o.timers.time('unbind', () => pool.unbind(root, paths));
       if (plan.single) for (const out of outcomes) out.path = plan.clients[0]!.path;
-      target.commit();
+      finish(target, plan.single, outcomes);
       return { command: 'unbind' as const, plan, outcomes };
     } catch (error) {
       target.abandon();

@@ -42,6 +42,8 @@ export interface SyslayerFacts {
   layer: LayerNoteFacts | null;
   /** NT_SYSLAYER_BIND descriptor, hex-encoded, or null. */
   bindRecord: string | null;
+  /** For an unbound client: why `bind` would refuse it (the binder's own checks), or null. */
+  refusal: string | null;
 }
 
 export interface ElfFacts {

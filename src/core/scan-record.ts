@@ -110,6 +110,7 @@ export function decodeScanRecord(memory: WebAssembly.Memory, record: number, fil
           }
         : null,
       bindRecord: has(PRESENT_SL_BIND) ? hexBytes('bindRecord') : null,
+      refusal: text('refusal', 0),
     };
   }
 
