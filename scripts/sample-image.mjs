@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Assembles the bundled sample image (build/sample-rootfs) from the committed corpus: amd64
-// programs and libraries laid out like a usr-merged Debian root, the other architectures' files
-// under opt/foreign/ (they pass through, counted), an etc/ld.so.conf with an include, and the
-// usual `lib -> usr/lib` symlinks. Rebuilt from scratch on every run.
+// Assembles the bundled sample image (build/sample-rootfs) from committed files: the corpus's
+// amd64 programs and libraries laid out like a usr-merged Debian root, the other architectures'
+// files under opt/foreign/ (they pass through, counted), the SDK's prebuilt x86-64 example
+// clients and reference layers (in usr/lib/syslayer/layers/, the image's own catalog), a
+// lib/modules/6.1.0/ so that `--kernel auto` finds a kernel, an etc/ld.so.conf with an include,
+// and the usual `lib -> usr/lib` symlinks. Rebuilt from scratch on every run.
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +29,11 @@ for (const line of rows) {
   else if (row.kind === 'shlib' || row.kind === 'interp') put(join('usr/lib/x86_64-linux-gnu', name), source);
   else put(join('usr/bin', name), source);
 }
+const sdk = join(root, 'sdk/prebuilt/x86_64');
+for (const name of ['abi1-demo', 'abi2-demo', 'mixed-main']) put(join('usr/bin', name), join(sdk, 'bin', name));
+put('usr/lib/libmixed1.so', join(sdk, 'lib/libmixed1.so'));
+for (const name of ['linux-3.2.o', 'linux-4.11.o']) put(join('usr/lib/syslayer/layers', name), join(sdk, 'layers', name));
+mkdirSync(join(work, 'usr/lib/modules/6.1.0'), { recursive: true });
 mkdirSync(join(work, 'etc/ld.so.conf.d'), { recursive: true });
 writeFileSync(join(work, 'etc/ld.so.conf'), 'include /etc/ld.so.conf.d/*.conf\n');
 writeFileSync(join(work, 'etc/ld.so.conf.d/x86_64-linux-gnu.conf'), '# Multiarch support\n/usr/local/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n');

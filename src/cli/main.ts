@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
         const timers = new Timers();
         const progress = await Progress.forTerminal();
         const o = { kernel: opts.kernel ?? 'auto', layerDirs: opts.layers, output: opts.output, inPlace: opts.inPlace === true, threads: opts.threads, timers, progress };
-        const r = command === 'bind' ? await bindImage(image, o) : await unbindImage(image, { ...o, kernel: opts.kernel ?? '0.0' });
+        const r = command === 'bind' ? await bindImage(image, o) : await unbindImage(image, o);
         progress.stop();
         await finish(reportJson(r.plan, r.outcomes, command), formatRewrite(r), opts, timers, r.outcomes.some((x) => x.status === 'error'));
       });

@@ -16,7 +16,8 @@ import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 
 export interface PlanOptions {
-  kernel: string;
+  /** a.b[.c], 'auto', or null: no selection (unbind, and verify against each record's kernel). */
+  kernel: string | null;
   layerDirs: readonly string[];
   pool?: WorkerPool;
   timers?: Timers;
@@ -78,9 +79,11 @@ export async function makePlan(image: string, options: PlanOptions): Promise<Pla
   const scan = single ? singleFileScan(image, core) : await scanImage(image, { timers: options.timers, progress: options.progress, pool: options.pool });
   const root = single ? dirname(image) : image;
 
-  let kernel: number;
-  let kernelText: string;
-  if (options.kernel === 'auto') {
+  let kernel = 0;
+  let kernelText = 'none';
+  if (options.kernel === null) {
+    // no target kernel: nothing is selected
+  } else if (options.kernel === 'auto') {
     if (single) throw new UsageError('--kernel auto needs an image (a directory): name the kernel with --kernel <a.b.c>');
     const found = kernelFromImage(image, scan.tree ?? new ImageTree());
     kernel = found.version;
@@ -102,6 +105,7 @@ export async function makePlan(image: string, options: PlanOptions): Promise<Pla
     if (base.abi === null) return { ...base, layer: null, error: 'no NT_SYSLAYER_ABI note: the ABI version is unknown' };
     if (!f.syslayer?.reservation) return { ...base, layer: null, error: 'no .syslayer reservation' };
     if (f.syslayer.refusal) return { ...base, layer: null, error: f.syslayer.refusal };
+    if (options.kernel === null) return { ...base, layer: null };
     const s = selectLayer(catalog, { machine: f.machine, machineName: f.machineName, class: f.class, endian: f.endian, abi: base.abi }, kernel);
     return s.ok ? { ...base, layer: catalog.indexOf(s.layer) } : { ...base, layer: null, error: s.reason };
   });

@@ -9,7 +9,7 @@ import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 
 export interface RewriteOptions {
-  kernel: string;
+  kernel: string | null;
   layerDirs: readonly string[];
   output?: string;
   inPlace: boolean;
@@ -64,7 +64,7 @@ export function bindImage(image: string, o: RewriteOptions): Promise<RewriteRepo
 
 export function unbindImage(image: string, o: RewriteOptions): Promise<RewriteReport> {
   return withPool(o.threads, async (pool) => {
-    const plan = await o.timers.time('plan', () => makePlan(image, { kernel: o.kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
+    const plan = await o.timers.time('plan', () => makePlan(image, { kernel: null, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
     const target = await o.timers.time('copy', () => prepareOutput(image, plan.single, o.output, o.inPlace));
     try {
       const root = plan.single ? join(target.work, '..') : target.work;
@@ -83,7 +83,7 @@ export function unbindImage(image: string, o: RewriteOptions): Promise<RewriteRe
 export function verifyImage(image: string, o: Omit<RewriteOptions, 'output' | 'inPlace'>): Promise<RewriteReport> {
   return withPool(o.threads, async (pool) => {
     // The plan's kernel is only needed to check the rule against; default to each record's own.
-    const plan = await o.timers.time('plan', () => makePlan(image, { kernel: o.kernel === 'recorded' ? '0.0' : o.kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
+    const plan = await o.timers.time('plan', () => makePlan(image, { kernel: o.kernel === 'recorded' ? null : o.kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
     const root = plan.single ? join(image, '..') : image;
     const paths = plan.clients.map((c) => (plan.single ? basename(image) : c.path));
     const kernel = o.kernel === 'recorded' ? null : plan.kernel;

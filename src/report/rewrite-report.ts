@@ -57,15 +57,19 @@ export function formatPlan(plan: Plan): string {
   const ok = plan.clients.filter((c) => c.layer !== null);
   out.push(`plan for ${plan.image}, kernel ${plan.kernelText}: ${plan.clients.length} syslayer clients, ${ok.length} bindable, ${plan.clients.length - ok.length} not`);
   for (const [layer, n] of countBy(ok, (c) => `${plan.catalog[c.layer!]!.name} revision ${plan.catalog[c.layer!]!.revision}, ABI ${c.abi}`)) out.push(`  would bind ${n} with ${layer}`);
-  return [...out, ...common(plan, plan.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error' as const, error: c.error! })))].join('\n');
+  const failures = plan.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error' as const, error: c.error! }));
+  return [...out, ...common(plan, failures, (o) => o.layer)].join('\n');
 }
 
-function common(plan: Plan, failures: FileOutcome[]): string[] {
+type ObjectLayer = Plan['programs'][number]['objects'][number];
+
+/** `layerOf` names each object's layer: the selection for plan and bind, the recorded one after. */
+function common(plan: Plan, failures: FileOutcome[], layerOf: (o: ObjectLayer) => string | null | undefined): string[] {
   const out: string[] = [];
   const mixed = plan.programs.filter((p) => p.mixed);
   if (mixed.length > 0) {
     out.push(`programs whose closure mixes ABI versions: ${mixed.length}`);
-    for (const p of mixed.slice(0, 20)) out.push(`  ${p.path}: ${p.objects.map((o) => `${o.path} (ABI ${o.abi}, ${o.layer ?? 'no layer'})`).join(', ')}`);
+    for (const p of mixed.slice(0, 20)) out.push(`  ${p.path}: ${p.objects.map((o) => `${o.path} (ABI ${o.abi}, ${layerOf(o) ?? 'no layer'})`).join(', ')}`);
   }
   if (failures.length > 0) {
     out.push(`not done: ${failures.length}`);
@@ -82,9 +86,11 @@ export function formatRewrite(r: RewriteReport): string {
   const byStatus = countBy(outcomes, (o) => o.status);
   const statuses = [...byStatus].map(([s, n]) => `${n} ${s}`).join(', ') || 'nothing to do';
   out.push(`${r.command} ${plan.image}${r.command === 'bind' ? `, kernel ${plan.kernelText}` : ''}: ${statuses}`);
-  const done = outcomes.filter((o) => o.status !== 'error' && 'layer' in o && o.layer);
-  for (const [k, n] of countBy(done, (o) => `${(o as { layer: string }).layer}, ABI ${(o as { abi: number }).abi}`)) out.push(`  ${n} × ${k}`);
-  return [...out, ...common(plan, outcomes.filter((o) => o.status === 'error'))].join('\n');
+  const handled = outcomes.filter((o) => o.status !== 'error' && 'layer' in o && o.layer);
+  for (const [k, n] of countBy(handled, (o) => `${(o as { layer: string }).layer}, ABI ${(o as { abi: number }).abi}`)) out.push(`  ${n} × ${k}`);
+  const done = new Map(outcomes.map((o) => [o.path, 'layer' in o ? o.layer : undefined]));
+  const layerOf = (o: ObjectLayer) => (r.command === 'bind' ? o.layer : done.get(o.path));
+  return [...out, ...common(plan, outcomes.filter((o) => o.status === 'error'), layerOf)].join('\n');
 }
 
 export function formatLayers(catalog: Layer[]): string {
