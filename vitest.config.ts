@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Two cores: test files that start worker pools should not all run at once.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './tests/summary-reporter.ts'],
   },
 });
