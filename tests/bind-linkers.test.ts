@@ -612,7 +612,8 @@ describe(`binding across toolchains (seed ${SEED})`, () => {
       const names = (r.stdout + r.stderr).includes(`${PROG}:`);
       const recordSaid = /bind record/i.test(r.stdout + r.stderr);
       singleFileRebind = {
-        tool: 'strip', file: `stripped/${first.name}/${PROG} (single-file form)`, said: shown(r),
+        tool: 'strip', file: `stripped/${first.name}/${PROG} (single-file form)`,
+        said: `exit ${r.status}: ${(r.stdout + r.stderr).split('\n').find((l) => l.includes(`${PROG}:`))?.trim() ?? shown(r)}`,
         acceptable: r.status === 0 || (r.status === 1 && names && recordSaid),
         problems: r.status === 1 && !names ? ['the refusal does not name the file'] : r.status !== 0 && r.status !== 1 ? ['want exit 0 or 1'] : [],
       };
@@ -690,6 +691,7 @@ describe(`binding across toolchains (seed ${SEED})`, () => {
         cpSync(dirname(file), dir, { recursive: true });
         return dir;
       };
+      console.log(`bind-linkers: ${label}: exit ${r.status}: ${text.split('\n').find((l) => l.includes(`${PROG}:`))?.trim() ?? text.trim()}`);
       const problems: string[] = [];
       if (r.status !== 1) problems.push(`want exit 1, got ${r.status}`);
       if (!new RegExp(`(^|[\\s/])${PROG}: `, 'm').test(text)) problems.push(`the message does not name the file (${PROG})`);

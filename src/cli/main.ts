@@ -48,9 +48,10 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<file>', 'an ELF file')
     .option('--json', 'print the facts as JSON')
     .action((file: string, opts: { json?: boolean }) => {
-      const { size, record } = inspectFile(file);
-      process.stdout.write(opts.json ? `${JSON.stringify({ path: file, size, ...record }, null, 1)}\n` : `${formatInspect(file, size, record)}\n`);
-      if (record.status === 'error') exitCode = EXIT_SOME_FAILED;
+      const inspection = inspectFile(file);
+      const { size, record, binding } = inspection;
+      process.stdout.write(opts.json ? `${JSON.stringify({ path: file, size, ...record, binding }, null, 1)}\n` : `${formatInspect(file, inspection)}\n`);
+      if (record.status === 'error' || (binding && 'error' in binding)) exitCode = EXIT_SOME_FAILED;
     });
 
   const collect = (v: string, all: string[]) => [...all, v];

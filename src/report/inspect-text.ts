@@ -1,8 +1,9 @@
 // The readable form of `syslayer inspect`.
 import type { ElfFacts } from '../core/facts.js';
-import type { ScanResult } from '../core/scan-record.js';
+import type { Inspection } from '../commands/inspect.js';
+import { formatKernelVersion } from '../layers/kernel-version.js';
 
-export function formatInspect(path: string, size: number, record: ScanResult): string {
+export function formatInspect(path: string, { size, record, binding }: Inspection): string {
   if (record.status === 'not-elf') return `${path}: not an ELF file (${size} bytes)`;
   if (record.status === 'error') return `${path}: ${record.error} (at file offset 0x${record.errorOffset.toString(16)})`;
   const f: ElfFacts = record.facts;
@@ -37,7 +38,14 @@ export function formatInspect(path: string, size: number, record: ScanResult): s
       const l = s.layer;
       rows.push(['layer', `${l.name} revision ${l.revision}, ABI ${l.abiMin}..${l.abiMax}, kernel >= ${l.kernelMinText}`]);
     }
-    if (s.bindRecord) rows.push(['bind record', `${s.bindRecord.length / 2} bytes`]);
+    if (s.refusal) rows.push(['  bind would', `refuse: ${s.refusal}`]);
+    if (binding && 'error' in binding) rows.push(['bind record', `unreadable: ${binding.error}`]);
+    else if (binding) {
+      rows.push(['bound to', `${binding.layerName} revision ${binding.revision} (ABI ${binding.abiMin}..${binding.abiMax}, kernel >= ${formatKernelVersion(binding.kernelMin)}), linked for ABI ${binding.clientAbi}`]);
+      rows.push(['  for kernel', formatKernelVersion(binding.targetKernel)]);
+      rows.push(['  image', `${binding.imageLength} bytes, reservation SHA-256 ${binding.reservationSha256}`]);
+      rows.push(['  original', `SHA-256 ${binding.originalSha256}`]);
+    }
   }
   return rows.map(([k, v]) => `${k.padEnd(13)} ${v}`).join('\n');
 }
