@@ -11,13 +11,13 @@ import { Record } from './record';
 import { growInput, inputAddress } from './input';
 import { ElfFile } from './elf/file';
 import { LinkResult, linkLayer } from './link/link';
-import { Client, openClient, checkBindable } from './bind/client';
+import { Client, openClient, checkBindable, detachBinding } from './bind/client';
 import { BindLayout, bindClient } from './bind/bind';
 import {
   BR_SIZE, BR_STATUS, BR_STATUS_OK, BR_STATUS_ERROR, BR_WAS_BOUND, BR_OUTPUT_PTR, BR_OUTPUT_LEN, BR_ORIGINAL_LEN,
   BR_RESERVATION_SIZE, BR_ABI, BR_MACHINE, BR_REC_TARGET_KERNEL, BR_REC_ABI_MIN, BR_REC_ABI_MAX, BR_REC_KERNEL_MIN,
   BR_REC_REVISION, BR_REC_CLIENT_ABI, BR_REC_IMAGE_LEN, BR_REC_ORIGINAL_SHA, BR_REC_RESERVATION_SHA, BR_REC_LAYER_NAME,
-  BR_ERROR_OFFSET, BR_ERROR,
+  BR_ERROR_OFFSET, BR_ERROR, BR_STATUS_RECORD_MISMATCH,
 } from './generated/bind-record';
 import { LR_SIZE, LR_STATUS, LR_STATUS_OK, LR_STATUS_ERROR, LR_SLOT_COUNT, LR_IMAGE_PTR, LR_IMAGE_LEN, LR_SLOTS_IMPLEMENTED, LR_ERROR_OFFSET, LR_ERROR } from './generated/link-record';
 
@@ -96,30 +96,19 @@ const client = new Client();
 const bindLayout = new BindLayout();
 
 function bindFailed(): usize {
-  bindRecord.u32(BR_STATUS, BR_STATUS_ERROR);
+  bindRecord.u32(BR_STATUS, client.recordMismatch ? BR_STATUS_RECORD_MISMATCH : BR_STATUS_ERROR);
   bindRecord.u64(BR_ERROR_OFFSET, errorOffset());
   bindRecord.error(BR_ERROR, errorMessage());
   return bindRecord.base;
 }
 
-/**
- * Opens the client of `length` bytes in the input area, undoes its binding in place when it has
- * one, and (when `forBind`) checks everything that would make binding refuse it. The record says
- * what the original is and what the old bind record held.
- */
-export function prepare(length: usize, forBind: bool): usize {
-  resetError();
-  bindRecord.clear();
-  if (!openClient(client, inputAddress(), <u64>length) || (forBind && !checkBindable(client)) || hasFailed()) {
-    return bindFailed();
-  }
+function describeClient(): usize {
   const n = client.note;
   bindRecord.u32(BR_STATUS, BR_STATUS_OK);
   bindRecord.u32(BR_WAS_BOUND, client.wasBound ? 1 : 0);
   bindRecord.u32(BR_ORIGINAL_LEN, <u32>fileLength());
   bindRecord.u32(BR_ABI, client.abi);
   bindRecord.u32(BR_MACHINE, client.elf.machine);
-  if (forBind) bindRecord.u32(BR_RESERVATION_SIZE, <u32>client.elf.phMemsz(<u32>client.reservation.segment));
   if (client.wasBound) {
     bindRecord.u32(BR_REC_TARGET_KERNEL, n.targetKernel);
     bindRecord.u32(BR_REC_ABI_MIN, n.abiMin);
@@ -138,7 +127,42 @@ export function prepare(length: usize, forBind: bool): usize {
 }
 
 /**
- * Binds the client `prepare(…, true)` accepted, with the BIND_PARAMS record, the layer's name and
+ * Opens the client of `length` bytes in the input area and, when it is bound, undoes the binding
+ * in place. The record says what the original is and what the old bind record held; JavaScript
+ * checks the original's SHA-256 before trusting it (then calls `check` to bind).
+ */
+export function prepare(length: usize): usize {
+  resetError();
+  bindRecord.clear();
+  if (!openClient(client, inputAddress(), <u64>length) || hasFailed()) return bindFailed();
+  return describeClient();
+}
+
+/**
+ * For a bound file whose bind record no longer matches it (rewritten by strip or objcopy after
+ * binding): takes the file as it is, with its binding detached, as the new original.
+ */
+export function detach(length: usize): usize {
+  resetError();
+  bindRecord.clear();
+  client.recordMismatch = false;
+  if (!detachBinding(client, inputAddress(), <u64>length) || hasFailed()) return bindFailed();
+  return describeClient();
+}
+
+/** Checks everything that would make binding refuse the prepared client. */
+export function check(): usize {
+  client.recordMismatch = false;
+  resetError();
+  bindRecord.clear();
+  if (!checkBindable(client) || hasFailed()) return bindFailed();
+  describeClient();
+  bindRecord.u32(BR_RESERVATION_SIZE, <u32>client.elf.phMemsz(<u32>client.reservation.segment));
+  return bindRecord.base;
+}
+
+/**
+ * Binds the client `check` accepted, with the BIND_PARAMS record, the layer's name and
  * the linked image in the scratch area. The bound file replaces the input area's contents.
  */
 export function bind(): usize {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Scan benchmark: `syslayer scan --json` against same-run baselines.
 //
-//   node benchmarks/scan.mjs [image-dir] [--rounds N] [--out file.json] [--no-write]
+//   node benchmarks/scan.mjs [image-dir] [--rounds N] [--timeout S] [--out file.json] [--no-write]
 //
 // Without image-dir, benchmarks/rootfs/build-rootfs.sh is run (it builds the Debian
 // rootfs once, cached under $SYSLAYER_CACHE, default ~/.cache/syslayer) and the path on
@@ -67,17 +67,18 @@ if (process.argv[2] === '--raw-read-child') {
 // ---------------------------------------------------------------------------------------
 function usage(code) {
   (code ? process.stderr : process.stdout).write(
-    'usage: node benchmarks/scan.mjs [image-dir] [--rounds N] [--out file.json] [--no-write]\n' +
+    'usage: node benchmarks/scan.mjs [image-dir] [--rounds N] [--timeout S] [--out file.json] [--no-write]\n' +
       '  image-dir   directory image to scan (default: the cached Debian rootfs from\n' +
       '              benchmarks/rootfs/build-rootfs.sh; set SYSLAYER_CACHE to choose the cache)\n' +
       '  --rounds N  measured rounds after one warm-up round (default 5)\n' +
+      '  --timeout S kill a command that runs longer than S seconds and stop (default 300)\n' +
       '  --out FILE  JSON results file (default benchmarks/results/scan-<date>.json)\n' +
       '  --no-write  print the table only\n',
   );
   process.exit(code);
 }
 
-const opts = { image: null, rounds: 5, out: null, write: true };
+const opts = { image: null, rounds: 5, timeout: 300, out: null, write: true };
 {
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i++) {
@@ -88,6 +89,13 @@ const opts = { image: null, rounds: 5, out: null, write: true };
       opts.rounds = Number(s);
       if (!Number.isInteger(opts.rounds) || opts.rounds < 1) {
         process.stderr.write(`--rounds: expected a positive integer, got ${s}\n`);
+        usage(2);
+      }
+    } else if (v === '--timeout' || v.startsWith('--timeout=')) {
+      const s = v.includes('=') ? v.slice(10) : a[++i];
+      opts.timeout = Number(s);
+      if (!(opts.timeout > 0)) {
+        process.stderr.write(`--timeout: expected a positive number of seconds, got ${s}\n`);
         usage(2);
       }
     } else if (v === '--out' || v.startsWith('--out=')) {
@@ -194,6 +202,12 @@ const RUSAGE_HOOK =
     "import fs from 'node:fs';process.on('exit',()=>{const u=process.resourceUsage();" +
       "fs.writeFileSync(process.env.SYSLAYER_BENCH_RUSAGE,`${u.maxRSS} ${u.userCPUTime/1e6} ${u.systemCPUTime/1e6}`)})",
   );
+// The children's environment. NODE_EXTRA_CA_CERTS makes every Node start-up parse a CA bundle
+// (about 0.25 s on the reference machine): a property of the shell, not of a scan, which never
+// uses TLS; it is removed so that it does not weigh on the Node rows only.
+const CHILD_ENV = { ...process.env };
+const ENV_REMOVED = ['NODE_EXTRA_CA_CERTS'].filter((k) => k in CHILD_ENV);
+for (const k of ENV_REMOVED) delete CHILD_ENV[k];
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'syslayer-bench-'));
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 
@@ -229,12 +243,29 @@ function cmdline(c) {
   return (c.node ? [process.execPath, ...c.argv] : c.argv).join(' ');
 }
 
+// The running child, so that a timeout or Ctrl-C can kill its whole process group
+// (/usr/bin/time, node and its worker threads, or scanelf).
+let current = null;
+function killCurrent() {
+  if (current && current.exitCode === null && current.signalCode === null) {
+    try {
+      process.kill(-current.pid, 'SIGKILL');
+    } catch {}
+  }
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    killCurrent();
+    process.exit(130);
+  });
+}
+
 function runOnce(c) {
   return new Promise((resolve, reject) => {
     const ru = path.join(TMP, `rusage-${c.key}`);
     fs.rmSync(ru, { force: true });
     let file, args;
-    const env = { ...process.env };
+    const env = { ...CHILD_ENV };
     const base = c.node ? [process.execPath, ...c.argv] : [...c.argv];
     if (GNU_TIME) {
       file = GNU_TIME;
@@ -252,7 +283,13 @@ function runOnce(c) {
     let headLen = 0;
     const err = [];
     const t0 = process.hrtime.bigint();
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: REPO });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: REPO, detached: true });
+    current = child;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killCurrent();
+    }, opts.timeout * 1000);
     child.stdout.on('data', (d) => {
       outBytes += d.length;
       if (headLen < 256) {
@@ -261,10 +298,19 @@ function runOnce(c) {
       }
     });
     child.stderr.on('data', (d) => err.push(d));
-    child.on('error', reject);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      clearTimeout(timer);
+      current = null;
       const stderr = Buffer.concat(err).toString('utf8');
+      if (timedOut) {
+        reject(new Error(`${cmdline(c)}: killed after ${opts.timeout} s (--timeout)\n${stderr.slice(-2000)}`));
+        return;
+      }
       if (signal || !c.okStatus.includes(code)) {
         reject(new Error(`${cmdline(c)}: exit ${signal ?? code}\n${stderr.slice(-2000)}`));
         return;
@@ -311,10 +357,11 @@ function machine() {
 function gitInfo() {
   const g = (...a) => spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' });
   const head = g('rev-parse', 'HEAD');
-  const st = g('status', '--porcelain');
+  // Uncommitted changes to the code under test (not to benchmarks/ or tests/).
+  const st = g('status', '--porcelain', '--', 'src', 'assembly', 'workers', 'data', 'bin', 'scripts', 'package.json');
   return {
     commit: head.status === 0 ? head.stdout.trim() : null,
-    dirtyPaths: st.status === 0 ? st.stdout.split('\n').filter(Boolean).length : null,
+    dirtyCodePaths: st.status === 0 ? st.stdout.split('\n').filter(Boolean).length : null,
   };
 }
 function buildHash() {
@@ -341,6 +388,8 @@ function version(cmd, args) {
   return ((r.stdout || '') + (r.stderr || '')).split('\n')[0].trim() || null;
 }
 function fsType(p) {
+  const f = spawnSync('findmnt', ['-n', '-o', 'FSTYPE', '-T', p], { encoding: 'utf8' });
+  if (f.status === 0 && f.stdout.trim()) return f.stdout.trim();
   const r = spawnSync('stat', ['-f', '-c', '%T', p], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
 }
@@ -366,6 +415,8 @@ const startedAt = new Date();
 const loadBefore = os.loadavg();
 const build0 = buildHash();
 log(`image ${IMAGE}`);
+if (ENV_REMOVED.length) log(`removed from the children's environment: ${ENV_REMOVED.join(', ')}`);
+if (process.env.NODE_OPTIONS) log(`note: NODE_OPTIONS is set (${process.env.NODE_OPTIONS}) and applies to the Node rows`);
 log(`load average before: ${loadBefore.map((x) => x.toFixed(2)).join(' ')} (nproc ${machine().nproc})`);
 log('counting the tree');
 const tree = countTree(IMAGE);
@@ -498,10 +549,13 @@ if (opts.write) {
     scanelf: version(SCANELF, ['-V']),
     loadavgBefore: loadBefore.map((x) => round(x, 2)),
     loadavgAfter: loadAfter.map((x) => round(x, 2)),
+    childEnvRemoved: ENV_REMOVED,
+    nodeOptions: process.env.NODE_OPTIONS ?? null,
     rssMethod: GNU_TIME ? 'GNU time %M' : 'process.resourceUsage() via --import hook (node commands only)',
     syslayer: { ...gitInfo(), buildHash: build0, buildChangedDuringRun: build0 !== build1 },
     image: { path: IMAGE, fsType: fsType(IMAGE), ...tree },
     rounds: opts.rounds,
+    timeoutSeconds: opts.timeout,
     warmupRounds: 1,
     order,
     results: stats,

@@ -6,12 +6,11 @@
 import { fileLength, fileAddress, st16, st32, ld16 } from '../bytes';
 import { fail } from '../errors';
 import { growFile } from '../input';
-import { Client } from './client';
+import { Client, BIND_SECTION_NAME } from './client';
 import { BindNote, bindNoteSize, writeBindNote } from './bind-note';
 import { SHT_NOTE, SHT_PROGBITS, NT_SYSLAYER_BIND } from '../generated/elf';
 import * as P from '../generated/bind-params-record';
 
-const BIND_SECTION_NAME = '.syslayer.bind';
 const NOTE_OWNER = 'syslayer';
 const NOTE_NAME_PADDED: u64 = 12; // "syslayer\0" padded to 4
 

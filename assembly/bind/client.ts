@@ -1,14 +1,16 @@
 // A client object on its way to being bound: opened, its binding (if any) undone in place, and
 // checked against every rule that makes the binder refuse it (docs/abi.md, "Client objects").
-import { setFile, st16 } from '../bytes';
-import { fail } from '../errors';
+import { setFile, st16, st32, equalsCString, fileAddress } from '../bytes';
+import { fail, takeError } from '../errors';
 import { ElfFile } from '../elf/file';
 import { DynamicInfo, readDynamic } from '../elf/dynamic';
 import { NoteVisitor, walkNotes, OWNER_GNU, OWNER_SYSLAYER } from '../elf/notes';
 import { Reservation, findReservationSection, describeReservation } from '../elf/reservation';
 import { BindNote, readBindNote } from './bind-note';
 import { checkNoRelocationInto } from './dynamic-relocations';
-import { ET_EXEC, ET_DYN, NT_GNU_GOLD_VERSION, NT_SYSLAYER_ABI, NT_SYSLAYER_BIND } from '../generated/elf';
+import { ET_EXEC, ET_DYN, NT_GNU_GOLD_VERSION, NT_SYSLAYER_ABI, NT_SYSLAYER_BIND, SHT_NOBITS, SHT_NOTE } from '../generated/elf';
+
+export const BIND_SECTION_NAME = '.syslayer.bind';
 import { RESERVATION_SHARED_SEGMENT, RESERVATION_names } from '../generated/scan-record';
 
 export class Client {
@@ -23,6 +25,8 @@ export class Client {
   hasBindNote: bool = false;
   note: BindNote = new BindNote();
   wasBound: bool = false;
+  /** Set when undoing the recorded binding gave no sound original: the file changed since. */
+  recordMismatch: bool = false;
 }
 
 class ClientNotes extends NoteVisitor {
@@ -58,6 +62,7 @@ function readNotes(c: Client): bool {
 export function openClient(c: Client, base: usize, length: u64): bool {
   setFile(base, length);
   c.wasBound = false;
+  c.recordMismatch = false;
   const elf = c.elf;
   if (!elf.open() || !readNotes(c)) return false;
   if (c.hasBindNote) {
@@ -74,9 +79,44 @@ export function openClient(c: Client, base: usize, length: u64): bool {
     elf.setWordAt(ph + elf.L.p_filesz, n.originalPFilesz);
     setFile(base, n.originalSize);
     c.wasBound = true;
-    if (!elf.open() || !readNotes(c)) return false;
-    if (c.hasBindNote) return fail('the original behind the bind record is itself bound', 0);
+    if (!elf.open() || !readNotes(c) || c.hasBindNote) {
+      const why = c.hasBindNote ? 'it is still bound' : takeError();
+      c.recordMismatch = true;
+      return fail('the bind record does not match the file: it was changed after binding (by strip or objcopy?), ' +
+        'and undoing it gives no sound original (' + why + ')', 0);
+    }
   }
+  return true;
+}
+
+/**
+ * Makes a bound file whose record cannot be trusted look unbound, in place: the reservation goes
+ * back to SHT_NOBITS with p_filesz 0, and the old .syslayer.bind section headers are zeroed
+ * (inactive SHT_NULL entries, so the section count and indexes stay).
+ * The layer bytes stay in the file, unreferenced; the next binding appends a fresh image.
+ */
+export function detachBinding(c: Client, base: usize, length: u64): bool {
+  setFile(base, length);
+  c.wasBound = false;
+  const elf = c.elf;
+  if (!elf.open() || !readNotes(c)) return false;
+  const found = findReservationSection(elf);
+  if (found < 0) return false;
+  if (found == 0) return fail('no .syslayer section: not a syslayer client', elf.shoff);
+  describeReservation(elf, <u32>found, c.reservation);
+  const L = elf.L;
+  st32(elf.sh(<u32>found) + L.sh_type, SHT_NOBITS, elf.le);
+  if (c.reservation.segment >= 0) elf.setWordAt(elf.ph(<u32>c.reservation.segment) + L.p_filesz, 0);
+  for (let i: u32 = 1; i < elf.shnum; i++) {
+    if (elf.shType(i) != SHT_NOTE) continue;
+    const name = elf.sectionNameOffset(i);
+    if (name < 0) return false;
+    if (equalsCString(<u64>name, elf.shOffset(elf.shstrndx) + elf.shSize(elf.shstrndx), BIND_SECTION_NAME)) {
+      memory.fill(fileAddress(elf.sh(i)), 0, <usize>elf.shentsize); // an inactive SHT_NULL entry
+    }
+  }
+  if (!elf.open() || !readNotes(c)) return false;
+  if (c.hasBindNote) return fail('a bind note outside a .syslayer.bind section cannot be detached', c.bindNoteOffset);
   return true;
 }
 

@@ -46,16 +46,28 @@ function originalMatches(core: Core, prepared: PreparedClient): string | null {
 }
 
 /**
- * Binds the loaded client (prepared for binding) with `layer`; returns the bound bytes, or an
- * error. `sameAsBefore` is true when the old binding was exactly this one (nothing to write).
+ * Binds the client loaded in the core (`length` bytes) with `layer`; returns the bound bytes, or
+ * an error. A bound file is first restored to its original (checked against the record's
+ * SHA-256). When the record no longer matches — strip or objcopy rewrote the file after binding —
+ * `reload` puts the file as found back into the core and its binding is detached instead: that
+ * file becomes the original. `sameAsBefore` is true when the old binding was exactly this one.
  */
-export function bindLoaded(core: Core, length: number, layer: Layer, targetKernel: number):
-  { ok: true; output: Uint8Array; abi: number; sameAsBefore: boolean } | { ok: false; error: string } {
-  const p = core.prepare(length, true);
-  if (!p.ok) return { ok: false, error: `${p.error} (at file offset 0x${p.errorOffset.toString(16)})` };
-  const prepared = p.prepared;
-  const mismatch = originalMatches(core, prepared);
-  if (mismatch) return { ok: false, error: mismatch };
+export function bindLoaded(core: Core, length: number, layer: Layer, targetKernel: number, reload?: () => number):
+  { ok: true; output: Uint8Array; abi: number; sameAsBefore: boolean; detached: boolean } | { ok: false; error: string } {
+  const failed = (r: { error: string; errorOffset: number }) => ({ ok: false as const, error: `${r.error} (at file offset 0x${r.errorOffset.toString(16)})` });
+  let p = core.prepare(length);
+  let detached = false;
+  const mismatch = p.ok ? originalMatches(core, p.prepared) : p.recordMismatch ? p.error : null;
+  if (!p.ok && !mismatch) return failed(p);
+  if (mismatch) {
+    if (!reload) return { ok: false, error: mismatch };
+    p = core.detach(reload());
+    if (!p.ok) return failed(p);
+    detached = true;
+  }
+  const checked = core.check();
+  if (!checked.ok) return failed(checked);
+  const prepared = checked.prepared;
   if (prepared.machine !== layer.machine) return { ok: false, error: `machine ${prepared.machine} does not match layer ${layer.name}` };
   const image = layer.images.get(prepared.abi)?.image;
   if (!image || prepared.abi < layer.abiMin || prepared.abi > layer.abiMax) {
@@ -63,8 +75,8 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
   }
   const original = sha256(core.inputBytes(prepared.originalLength));
   const resSha = reservationSha(layer, prepared.abi, image, prepared.reservationSize);
-  const old = prepared.old;
-  const sameAsBefore = old !== null && old.layerName === layer.name && old.revision === layer.revision &&
+  const old = p.ok ? p.prepared.old : null;
+  const sameAsBefore = !detached && old !== null && old.layerName === layer.name && old.revision === layer.revision &&
     old.abiMin === layer.abiMin && old.abiMax === layer.abiMax && old.kernelMin === layer.kernelMin &&
     old.targetKernel === targetKernel && old.reservationSha256 === resSha.toString('hex');
   const bound = core.bind({
@@ -79,15 +91,15 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
     originalSha256: original,
     reservationSha256: resSha,
   });
-  if (!bound.ok) return { ok: false, error: `${bound.error} (at file offset 0x${bound.errorOffset.toString(16)})` };
-  return { ok: true, output: bound.output, abi: prepared.abi, sameAsBefore };
+  if (!bound.ok) return failed(bound);
+  return { ok: true, output: bound.output, abi: prepared.abi, sameAsBefore, detached };
 }
 
 export function bindFile(core: Core, entry: BindPlanEntry, output = entry.file): FileOutcome {
   try {
     const stats = lstatSync(entry.file);
     const length = core.loadFile(entry.file);
-    const r = bindLoaded(core, length, entry.layer, entry.targetKernel);
+    const r = bindLoaded(core, length, entry.layer, entry.targetKernel, () => core.loadFile(entry.file));
     if (!r.ok) return { path: entry.path, status: 'error', error: r.error };
     if (r.sameAsBefore && output === entry.file) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
     writeBeside(output, r.output, stats);
@@ -101,7 +113,7 @@ export function unbindFile(core: Core, file: string, path: string, output = file
   try {
     const stats = lstatSync(file);
     const length = core.loadFile(file);
-    const p = core.prepare(length, false);
+    const p = core.prepare(length);
     if (!p.ok) return { path, status: 'error', error: p.error };
     if (!p.prepared.old) return { path, status: 'not-bound' };
     const mismatch = originalMatches(core, p.prepared);
@@ -129,7 +141,7 @@ export function verifyFile(core: Core, file: string, path: string, catalog: read
   try {
     const length = core.loadFile(file);
     const asFound = sha256(core.inputBytes(length));
-    const p = core.prepare(length, true);
+    const p = core.prepare(length);
     if (!p.ok) return { path, status: 'error', error: p.error };
     const old = p.prepared.old;
     if (!old) return { path, status: 'error', error: 'not bound' };

@@ -17,7 +17,7 @@ export function inspectFile(path: string): Inspection {
     const { size, record } = core.scanFile(path);
     let binding: Inspection['binding'] = null;
     if (record.status === 'elf' && record.facts.syslayer?.bindRecord) {
-      const prepared = core.prepare(core.loadFile(path), false);
+      const prepared = core.prepare(core.loadFile(path));
       binding = prepared.ok ? prepared.prepared.old : { error: prepared.error };
     }
     return { size, record, binding };

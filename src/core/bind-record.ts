@@ -1,5 +1,5 @@
 // Reads the core's bind record (layout: data/records/bind.json).
-import { BIND_RECORD, BR_STATUS_OK } from './generated/bind-record.js';
+import { BIND_RECORD, BR_STATUS_OK, BR_STATUS_RECORD_MISMATCH } from './generated/bind-record.js';
 
 export interface OldBinding {
   targetKernel: number;
@@ -23,14 +23,20 @@ export interface PreparedClient {
   old: OldBinding | null;
 }
 
-export type CoreOutcome<T> = ({ ok: true } & T) | { ok: false; error: string; errorOffset: number };
+/** `recordMismatch`: the file's bind record does not describe it any more (strip, objcopy). */
+export type CoreOutcome<T> = ({ ok: true } & T) | { ok: false; error: string; errorOffset: number; recordMismatch?: boolean };
 
 export function decodeBindRecord(memory: WebAssembly.Memory, record: number): CoreOutcome<{ prepared: PreparedClient; outputPtr: number; outputLen: number }> {
   const view = new DataView(memory.buffer);
   const u32 = (f: keyof typeof BIND_RECORD) => view.getUint32(record + BIND_RECORD[f].offset, true);
   const bytes = (f: keyof typeof BIND_RECORD) => Buffer.from(memory.buffer, u32(f), view.getUint32(record + BIND_RECORD[f].offset + 4, true));
   if (u32('status') !== BR_STATUS_OK) {
-    return { ok: false, error: bytes('error').toString('utf8'), errorOffset: Number(view.getBigUint64(record + BIND_RECORD.errorOffset.offset, true)) };
+    return {
+      ok: false,
+      error: bytes('error').toString('utf8'),
+      errorOffset: Number(view.getBigUint64(record + BIND_RECORD.errorOffset.offset, true)),
+      recordMismatch: u32('status') === BR_STATUS_RECORD_MISMATCH,
+    };
   }
   const old: OldBinding | null = u32('wasBound')
     ? {

@@ -18,7 +18,9 @@ interface CoreExports {
   scan(length: number): number;
   scratchArea(size: number): number;
   link(length: number, namesLength: number): number;
-  prepare(length: number, forBind: boolean): number;
+  prepare(length: number): number;
+  detach(length: number): number;
+  check(): number;
   bind(): number;
 }
 
@@ -120,11 +122,21 @@ export class Core {
   }
 
   /**
-   * Opens the client loaded in the input area and undoes its binding in place if it has one;
-   * with `forBind`, also checks everything that makes binding refuse it.
+   * Opens the client loaded in the input area and undoes its binding in place if it has one.
+   * The caller checks the restored original against the old record's SHA-256.
    */
-  prepare(length: number, forBind: boolean): CoreOutcome<{ prepared: PreparedClient }> {
-    return decodeBindRecord(this.exports.memory, this.exports.prepare(length, forBind));
+  prepare(length: number): CoreOutcome<{ prepared: PreparedClient }> {
+    return decodeBindRecord(this.exports.memory, this.exports.prepare(length));
+  }
+
+  /** Takes the loaded bound file, binding detached, as a new original (its record did not match). */
+  detach(length: number): CoreOutcome<{ prepared: PreparedClient }> {
+    return decodeBindRecord(this.exports.memory, this.exports.detach(length));
+  }
+
+  /** Checks everything that would make binding refuse the prepared client. */
+  check(): CoreOutcome<{ prepared: PreparedClient }> {
+    return decodeBindRecord(this.exports.memory, this.exports.check());
   }
 
   /** The first `length` bytes of the input area: after prepare, the original file. */

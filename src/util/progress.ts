@@ -9,7 +9,11 @@ export class Progress {
     return new Progress(null);
   }
 
-  static async forTerminal(enabled = process.stderr.isTTY === true): Promise<Progress> {
+  /**
+   * A spinner when stderr is a terminal that reports its width. A pseudo-terminal without one
+   * (`script` with no controlling terminal) reports 0 columns, and ora then clears lines forever.
+   */
+  static async forTerminal(enabled = process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0): Promise<Progress> {
     if (!enabled) return Progress.silent();
     const { default: ora } = await import('ora');
     return new Progress(ora({ stream: process.stderr }).start());
