@@ -122,6 +122,18 @@ describe.each(ARCHES)('bound examples on %s', (arch) => {
     }
   });
 
+  it('--in-place rewrites the image itself to the same bytes as -o, keeping modes and times', () => {
+    const inPlace = join(work, `in-place-${arch}`);
+    cpSync(image, inPlace, { recursive: true, preserveTimestamps: true });
+    const r = syslayer('bind', inPlace, '--in-place', '--kernel', '4.11', '--layers', layers(arch));
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    for (const p of PROGRAMS) {
+      expect(readFileSync(join(inPlace, p)).equals(readFileSync(join(work, `bound-${arch}-4.11`, p))), p).toBe(true);
+      expect(statSync(join(inPlace, p)).mode).toBe(statSync(join(image, p)).mode);
+      expect(statSync(join(inPlace, p)).mtimeMs).toBe(statSync(join(image, p)).mtimeMs);
+    }
+  });
+
   it('binding twice gives identical bytes, and re-binding 3.2 -> 4.11 equals binding the original for 4.11', () => {
     const once = join(work, `bound-${arch}-4.11`);
     const twice = join(work, `twice-${arch}`);
