@@ -6,7 +6,12 @@ import type { Core } from '../core/core.js';
 import type { PreparedClient } from '../core/bind-record.js';
 import type { Layer } from '../layers/catalog.js';
 import { selectLayer } from '../layers/select.js';
-import { writeBeside } from '../util/write-beside.js';
+import { replaceFile, rewriteFile } from '../util/file-writers.js';
+
+/** How a worker writes a result: 'replace' beside-and-rename (a user's tree), 'rewrite' in place (a private copy). */
+export type WriteMode = 'replace' | 'rewrite';
+
+const writers = { replace: replaceFile, rewrite: rewriteFile };
 
 export interface BindPlanEntry {
   /** Absolute path of the file to rewrite in place. */
@@ -95,21 +100,21 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
   return { ok: true, output: bound.output, abi: prepared.abi, sameAsBefore, detached };
 }
 
-export function bindFile(core: Core, entry: BindPlanEntry, output = entry.file): FileOutcome {
+export function bindFile(core: Core, entry: BindPlanEntry, mode: WriteMode, output = entry.file): FileOutcome {
   try {
     const stats = lstatSync(entry.file);
     const length = core.loadFile(entry.file);
     const r = bindLoaded(core, length, entry.layer, entry.targetKernel, () => core.loadFile(entry.file));
     if (!r.ok) return { path: entry.path, status: 'error', error: r.error };
     if (r.sameAsBefore && output === entry.file) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
-    writeBeside(output, r.output, stats);
+    writers[output === entry.file ? mode : 'replace'](output, r.output, stats);
     return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name };
   } catch (error) {
     return { path: entry.path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };
   }
 }
 
-export function unbindFile(core: Core, file: string, path: string, output = file): FileOutcome {
+export function unbindFile(core: Core, file: string, path: string, mode: WriteMode): FileOutcome {
   try {
     const stats = lstatSync(file);
     const length = core.loadFile(file);
@@ -118,7 +123,7 @@ export function unbindFile(core: Core, file: string, path: string, output = file
     if (!p.prepared.old) return { path, status: 'not-bound' };
     const mismatch = originalMatches(core, p.prepared);
     if (mismatch) return { path, status: 'error', error: mismatch };
-    writeBeside(output, core.inputBytes(p.prepared.originalLength), stats);
+    writers[mode](file, core.inputBytes(p.prepared.originalLength), stats);
     return { path, status: 'unbound', abi: p.prepared.abi, layer: p.prepared.old.layerName };
   } catch (error) {
     return { path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };

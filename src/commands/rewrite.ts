@@ -1,10 +1,11 @@
 // `syslayer bind`, `unbind` and `verify` over a directory image or one file: plan (scan and
-// select) in the main thread, then the files go to the worker pool in batches.
-import { basename, join } from 'node:path';
+// select) in the main thread, then the clients go to the worker pool in batches.
+import { linkSync, lstatSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { makePlan, type Plan } from './plan.js';
 import { prepareOutput, type OutputTarget } from '../image/output-target.js';
 import { WorkerPool } from '../pool/pool.js';
-import type { FileOutcome } from '../bind/file-operations.js';
+import type { FileOutcome, WriteMode } from '../bind/file-operations.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 
@@ -22,6 +23,12 @@ export interface RewriteReport {
   command: 'bind' | 'unbind' | 'verify';
   plan: Plan;
   outcomes: FileOutcome[];
+}
+
+/** A client to rewrite: its path in the image and, for bind, the index of its layer. */
+interface Job {
+  path: string;
+  layer: number;
 }
 
 /**
@@ -42,19 +49,70 @@ async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool)
   }
 }
 
-export function bindImage(image: string, o: RewriteOptions): Promise<RewriteReport> {
+/** Hardlinked names share one inode, which is rewritten once: the first name of each inode leads. */
+function groupByInode(root: string, jobs: Job[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  const leaderOf = new Map<string, string>();
+  for (const job of jobs) {
+    const st = lstatSync(join(root, job.path));
+    const key = `${st.dev}:${st.ino}`;
+    const leader = leaderOf.get(key);
+    if (leader === undefined) {
+      leaderOf.set(key, job.path);
+      groups.set(job.path, [job.path]);
+    } else {
+      groups.get(leader)!.push(job.path);
+    }
+  }
+  return groups;
+}
+
+/**
+ * The other names of each rewritten inode. A 'rewrite' kept the inode, so they already see the
+ * new contents; a 'replace' made a new inode, so they are linked to it (link beside, rename over).
+ */
+function followHardlinks(root: string, mode: WriteMode, groups: Map<string, string[]>, outcomes: FileOutcome[]): FileOutcome[] {
+  const all: FileOutcome[] = [];
+  for (const outcome of outcomes) {
+    all.push(outcome);
+    for (const alias of (groups.get(outcome.path) ?? []).slice(1)) {
+      if (mode === 'replace' && (outcome.status === 'bound' || outcome.status === 'unbound')) {
+        const temp = join(root, dirname(alias), `.${basename(alias)}.syslayer-${process.pid}-0`);
+        rmSync(temp, { force: true });
+        linkSync(join(root, outcome.path), temp);
+        renameSync(temp, join(root, alias));
+      }
+      all.push({ ...outcome, path: alias });
+    }
+  }
+  return all;
+}
+
+/** Plans, prepares the output, rewrites the chosen clients with `run`, and commits. */
+async function rewriteClients(
+  image: string,
+  o: RewriteOptions,
+  choose: (plan: Plan) => { jobs: Job[]; refused: FileOutcome[] },
+  run: (pool: WorkerPool, plan: Plan, root: string, mode: WriteMode, jobs: Job[]) => Promise<FileOutcome[]>,
+): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
   return withPool(o.threads, async (pool) => {
     const plan = await o.timers.time('plan', () => makePlan(image, { kernel: o.kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
     const target = await o.timers.time('copy', () => prepareOutput(image, plan.single, o.output, o.inPlace));
     try {
-      const root = plan.single ? join(target.work, '..') : target.work;
-      const entries = plan.clients.filter((c) => c.layer !== null).map((c) => ({ path: plan.single ? basename(target.work) : c.path, layer: c.layer! }));
-      const refused: FileOutcome[] = plan.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error', error: c.error! }));
-      o.progress.update(`binding ${entries.length} clients`);
-      const outcomes = await o.timers.time('bind', () => pool.bind(root, { catalog: plan.catalog, targetKernel: plan.kernel }, entries));
-      if (plan.single) for (const out of outcomes) out.path = plan.clients[0]!.path;
-      finish(target, plan.single, [...outcomes, ...refused]);
-      return { command: 'bind' as const, plan, outcomes: [...outcomes, ...refused] };
+      const root = plan.single ? dirname(target.work) : target.work;
+      for (const leftover of plan.scan.leftovers ?? []) rmSync(join(root, leftover), { force: true });
+      // -o rewrites a private copy, renamed into place as a whole: files can be overwritten in place.
+      const mode: WriteMode = o.inPlace ? 'replace' : 'rewrite';
+      const { jobs, refused } = choose(plan);
+      const located = jobs.map((j) => ({ ...j, path: plan.single ? basename(target.work) : j.path }));
+      const groups = groupByInode(root, located);
+      o.progress.update(`rewriting ${groups.size} files`);
+      const outcomes = await o.timers.time('rewrite', () => run(pool, plan, root, mode, located.filter((j) => groups.has(j.path))));
+      const all = followHardlinks(root, mode, groups, outcomes);
+      if (plan.single) for (const out of all) out.path = plan.clients[0]!.path;
+      const result = [...all, ...refused];
+      finish(target, plan.single, result);
+      return { plan, outcomes: result };
     } catch (error) {
       target.abandon();
       throw error;
@@ -62,33 +120,37 @@ export function bindImage(image: string, o: RewriteOptions): Promise<RewriteRepo
   });
 }
 
-export function unbindImage(image: string, o: RewriteOptions): Promise<RewriteReport> {
-  return withPool(o.threads, async (pool) => {
-    const plan = await o.timers.time('plan', () => makePlan(image, { kernel: null, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
-    const target = await o.timers.time('copy', () => prepareOutput(image, plan.single, o.output, o.inPlace));
-    try {
-      const root = plan.single ? join(target.work, '..') : target.work;
-      const paths = plan.clients.filter((c) => c.bound).map((c) => (plan.single ? basename(target.work) : c.path));
-      const outcomes = await o.timers.time('unbind', () => pool.unbind(root, paths));
-      if (plan.single) for (const out of outcomes) out.path = plan.clients[0]!.path;
-      finish(target, plan.single, outcomes);
-      return { command: 'unbind' as const, plan, outcomes };
-    } catch (error) {
-      target.abandon();
-      throw error;
-    }
-  });
+export async function bindImage(image: string, o: RewriteOptions): Promise<RewriteReport> {
+  const r = await rewriteClients(
+    image,
+    o,
+    (plan) => ({
+      jobs: plan.clients.filter((c) => c.layer !== null).map((c) => ({ path: c.path, layer: c.layer! })),
+      refused: plan.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error' as const, error: c.error! })),
+    }),
+    (pool, plan, root, mode, jobs) => pool.bind(root, { mode, catalog: plan.catalog, targetKernel: plan.kernel }, jobs),
+  );
+  return { command: 'bind', ...r };
+}
+
+export async function unbindImage(image: string, o: RewriteOptions): Promise<RewriteReport> {
+  const r = await rewriteClients(
+    image,
+    { ...o, kernel: null },
+    (plan) => ({ jobs: plan.clients.filter((c) => c.bound).map((c) => ({ path: c.path, layer: -1 })), refused: [] }),
+    (pool, _plan, root, mode, jobs) => pool.unbind(root, mode, jobs.map((j) => j.path)),
+  );
+  return { command: 'unbind', ...r };
 }
 
 export function verifyImage(image: string, o: Omit<RewriteOptions, 'output' | 'inPlace'>): Promise<RewriteReport> {
   return withPool(o.threads, async (pool) => {
-    // The plan's kernel is only needed to check the rule against; default to each record's own.
-    const plan = await o.timers.time('plan', () => makePlan(image, { kernel: o.kernel === 'recorded' ? null : o.kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
-    const root = plan.single ? join(image, '..') : image;
+    // Without a kernel, each file is checked against the kernel its own bind record names.
+    const kernel = o.kernel === 'recorded' ? null : o.kernel;
+    const plan = await o.timers.time('plan', () => makePlan(image, { kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
+    const root = plan.single ? dirname(image) : image;
     const paths = plan.clients.map((c) => (plan.single ? basename(image) : c.path));
-    const kernel = o.kernel === 'recorded' ? null : plan.kernel;
-    const outcomes = await o.timers.time('verify', () => pool.verify(root, { catalog: plan.catalog, kernel }, paths));
+    const outcomes = await o.timers.time('verify', () => pool.verify(root, { catalog: plan.catalog, kernel: kernel === null ? null : plan.kernel }, paths));
     return { command: 'verify' as const, plan, outcomes };
   });
 }
-

@@ -11,6 +11,7 @@ import { ClosureResolver, type Closure } from '../closure/resolve.js';
 import { WorkerPool } from '../pool/pool.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
+import { TEMPORARY_NAME } from '../util/file-writers.js';
 
 export type ElfFileRecord = { path: string; size: number } & ElfFacts & { closure: Closure | null };
 export type ErrorFileRecord = { path: string; size: number; error: string; errorOffset?: number };
@@ -24,6 +25,8 @@ export interface ScanReport {
   ldSoConf: string[];
   /** The image's tree, for commands that go on from the scan (not in the JSON). */
   tree?: ImageTree;
+  /** Temporary files of an interrupted rewrite (`.name.syslayer-PID-N`), not scanned. */
+  leftovers?: string[];
 }
 
 export interface ScanOptions {
@@ -42,7 +45,14 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
 
   progress.update('walking the tree');
   const tree = await timers.time('walk', () => walkDirectory(image));
-  const regular = [...tree.paths()].filter(([, e]) => e.kind === 'file').map(([path]) => path);
+  // Temporary files a killed rewrite left behind are not part of the image: the next rewrite removes them.
+  const leftovers: string[] = [];
+  const regular: string[] = [];
+  for (const [path, e] of tree.paths()) {
+    if (e.kind !== 'file') continue;
+    if (TEMPORARY_NAME.test(path.slice(path.lastIndexOf('/') + 1))) leftovers.push(path);
+    else regular.push(path);
+  }
 
   const pool = options.pool ?? new WorkerPool(options.threads);
   let outcomes: ScanOutcome[];
@@ -72,7 +82,7 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   }
   counts.errors += tree.unreadable.length;
   for (const u of tree.unreadable) files.push({ path: u.path, size: 0, error: `cannot list directory: ${u.error}` });
-  return { image, files, counts, ldSoConf, tree };
+  return { image, files, counts, ldSoConf, tree, leftovers };
 }
 
 function imageReader(root: string) {

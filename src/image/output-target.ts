@@ -4,7 +4,7 @@
 // directory beside the destination, rewrites that, and renames it into place at the end: an
 // interrupted run leaves no half-written output at the final name.
 import { spawnSync } from 'node:child_process';
-import { existsSync, renameSync, rmSync, copyFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from './open-image.js';
 
@@ -23,19 +23,15 @@ export function prepareOutput(image: string, single: boolean, output: string | u
   const final = resolve(output!);
   if (final === resolve(image)) throw new UsageError(`-o ${output} is the input itself: use --in-place`);
   const work = join(dirname(final), `.${basename(final)}.syslayer-tmp-${process.pid}`);
-  rmSync(work, { recursive: true, force: true });
-  if (single) {
-    copyFileSync(image, work);
-  } else {
-    const r = spawnSync('cp', ['-a', '--reflink=auto', '--', `${resolve(image)}/.`, work], { encoding: 'utf8' });
-    if (r.status !== 0) {
-      rmSync(work, { recursive: true, force: true });
-      throw new Error(`cannot copy ${image} to ${work}: ${r.stderr.trim() || r.error?.message}`);
-    }
+  // Work directories of earlier runs that were killed are ours to remove.
+  const prefix = `.${basename(final)}.syslayer-tmp-`;
+  for (const name of readdirSync(dirname(final))) {
+    if (name.startsWith(prefix)) rmSync(join(dirname(final), name), { recursive: true, force: true });
   }
-  if (single) {
-    // copyFileSync keeps contents only; the mode matters for programs.
-    spawnSync('chmod', ['--reference', image, work]);
+  const r = spawnSync('cp', ['-a', '--reflink=auto', '--', single ? image : `${resolve(image)}/.`, work], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    rmSync(work, { recursive: true, force: true });
+    throw new Error(`cannot copy ${image} to ${work}: ${r.stderr.trim() || r.error?.message}`);
   }
   return {
     work,

@@ -55,8 +55,8 @@ export class WorkerPool {
     return this.runAll('bind', tasks, (t) => t.entries.length, onDone);
   }
 
-  unbind(root: string, paths: string[], onDone?: (done: number) => void): Promise<FileOutcome[]> {
-    const tasks: UnbindBatch[] = batches(paths).map((p) => ({ root, paths: p }));
+  unbind(root: string, mode: UnbindBatch['mode'], paths: string[], onDone?: (done: number) => void): Promise<FileOutcome[]> {
+    const tasks: UnbindBatch[] = batches(paths).map((p) => ({ root, mode, paths: p }));
     return this.runAll('unbind', tasks, (t) => t.paths.length, onDone);
   }
 

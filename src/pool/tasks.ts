@@ -1,5 +1,6 @@
 // What the main thread sends to pool workers, and what they are started with.
 import type { Layer } from '../layers/catalog.js';
+import type { WriteMode } from '../bind/file-operations.js';
 
 export interface PoolWorkerData {
   /** The compiled core, shared by every worker (each makes its own instance). */
@@ -15,6 +16,7 @@ export interface ScanBatch {
 /** Clients to bind in place; `layer` indexes `catalog` (layers are linked once, in the main thread). */
 export interface BindBatch {
   root: string;
+  mode: WriteMode;
   catalog: Layer[];
   targetKernel: number;
   entries: { path: string; layer: number }[];
@@ -22,6 +24,7 @@ export interface BindBatch {
 
 export interface UnbindBatch {
   root: string;
+  mode: WriteMode;
   paths: string[];
 }
 
