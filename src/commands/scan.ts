@@ -43,6 +43,8 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   const kind = await imageKind(image);
   if (kind !== 'directory') throw new UsageError(`${image}: scan reads directory images (tar images are not supported yet)`);
 
+  // Workers start (load modules, instantiate the core) while the main thread walks the tree.
+  const pool = options.pool ?? new WorkerPool(options.threads);
   progress.update('walking the tree');
   const tree = await timers.time('walk', () => walkDirectory(image));
   // Temporary files a killed rewrite left behind are not part of the image: the next rewrite removes them.
@@ -54,7 +56,6 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
     else regular.push(path);
   }
 
-  const pool = options.pool ?? new WorkerPool(options.threads);
   let outcomes: ScanOutcome[];
   try {
     outcomes = await timers.time('read', () =>
