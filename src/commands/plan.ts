@@ -3,7 +3,6 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Core, compileCore } from '../core/core.js';
-import type { ElfFacts } from '../core/facts.js';
 import { imageKind, UsageError } from '../image/open-image.js';
 import { ImageTree } from '../image/tree.js';
 import { loadCatalog, type Layer } from '../layers/catalog.js';

@@ -116,11 +116,6 @@ export class Core {
     }
   }
 
-  loadBytes(bytes: Uint8Array): number {
-    this.inputView(bytes.length).set(bytes);
-    return bytes.length;
-  }
-
   /**
    * Opens the client loaded in the input area and undoes its binding in place if it has one.
    * The caller checks the restored original against the old record's SHA-256.
@@ -166,15 +161,8 @@ export class Core {
     new Uint8Array(memory, base + imageAt, p.image.length).set(p.image);
     const r = decodeBindRecord(this.exports.memory, this.exports.bind());
     if (!r.ok) return r;
+    this.inputAddress = r.outputPtr; // the binder may have moved the area to grow it
     return { ok: true, output: new Uint8Array(this.exports.memory.buffer, r.outputPtr, r.outputLen) };
-  }
-
-  /** Scans a file held whole in JavaScript memory (a tar entry, a test's bytes). */
-  scanBytes(bytes: Uint8Array): ScanResult {
-    this.inputView(bytes.length).set(bytes);
-    const record = this.scanInput(bytes.length);
-    if (record.status === 'need-bytes') throw new Error('core asked for bytes of a file it holds whole');
-    return record;
   }
 
   /**

@@ -4,7 +4,7 @@
 // directory beside the destination, rewrites that, and renames it into place at the end: an
 // interrupted run leaves no half-written output at the final name.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from './open-image.js';
 
@@ -49,8 +49,4 @@ export function prepareOutput(image: string, single: boolean, output: string | u
       rmSync(work, { recursive: true, force: true });
     },
   };
-}
-
-export function isDirectory(path: string): boolean {
-  return statSync(path).isDirectory();
 }
