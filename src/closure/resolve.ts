@@ -41,6 +41,13 @@ interface Loaded {
 }
 
 export class ClosureResolver {
+  /**
+   * Search results by directory list and name. Closures of a whole image ask the same questions
+   * over and over (most objects search the same directories for libc.so.6); measured on a Debian
+   * rootfs this halves the closure pass.
+   */
+  private readonly searches = new Map<string, { real: string; asFound: string; facts: ElfFacts } | null>();
+
   constructor(
     private readonly tree: ImageTree,
     private readonly objects: ReadonlyMap<string, ElfFacts>,
@@ -91,12 +98,21 @@ export class ClosureResolver {
       const hit = this.candidate(name, mainFacts);
       return hit === 'fatal' ? null : hit;
     }
-    for (const dir of this.searchDirectories(requester, mainFacts)) {
+    const dirs = [...this.searchDirectories(requester, mainFacts)];
+    const key = `${mainFacts.machine}/${mainFacts.class}/${mainFacts.endian}\0${name}\0${dirs.join('\0')}`;
+    const known = this.searches.get(key);
+    if (known !== undefined) return known;
+    let found: { real: string; asFound: string; facts: ElfFacts } | null = null;
+    for (const dir of dirs) {
       const hit = this.candidate(`${dir}/${name}`, mainFacts);
-      if (hit === 'fatal') return null;
-      if (hit) return hit;
+      if (hit === 'fatal') break;
+      if (hit) {
+        found = hit;
+        break;
+      }
     }
-    return null;
+    this.searches.set(key, found);
+    return found;
   }
 
   private *searchDirectories(requester: Loaded, mainFacts: ElfFacts): Generator<string> {
