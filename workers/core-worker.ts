@@ -7,6 +7,7 @@ import { Core } from '../src/core/core.js';
 import type { ScanOutcome } from '../src/core/facts.js';
 import type { PoolWorkerData, ScanBatch, BindBatch, UnbindBatch, VerifyBatch } from '../src/pool/tasks.js';
 import { bindFile, unbindFile, verifyFile, type FileOutcome } from '../src/bind/file-operations.js';
+import { processEntry, type EntryTask, type EntryResult } from '../src/bind/entry-operations.js';
 
 const { module } = workerData as PoolWorkerData;
 const core = new Core(module);
@@ -26,6 +27,11 @@ export function unbind(batch: UnbindBatch): FileOutcome[] {
 
 export function verify(batch: VerifyBatch): FileOutcome[] {
   return batch.paths.map((path) => verifyFile(core, join(batch.root, path), path, batch.catalog, batch.kernel));
+}
+
+/** One in-memory entry of a tar image (clients are small: the new bytes are simply cloned back). */
+export function entry(task: EntryTask): EntryResult {
+  return processEntry(core, task);
 }
 
 function scanOne(root: string, path: string): ScanOutcome {

@@ -43,7 +43,7 @@ function reservationSha(layer: Layer, abi: number, image: Uint8Array, size: numb
 }
 
 /** Checks the original the core restored against the SHA-256 the bind record holds. */
-function originalMatches(core: Core, prepared: PreparedClient): string | null {
+export function originalMatches(core: Core, prepared: PreparedClient): string | null {
   if (!prepared.old) return null;
   const actual = sha256(core.inputBytes(prepared.originalLength)).toString('hex');
   if (actual === prepared.old.originalSha256) return null;

@@ -3,7 +3,11 @@
 import { Command, CommanderError } from 'commander';
 import { scanImage } from '../commands/scan.js';
 import { inspectFile } from '../commands/inspect.js';
-import { UsageError } from '../image/open-image.js';
+import { UsageError, imageKind, type ImageKind } from '../image/open-image.js';
+import { runTar } from '../commands/tar-image.js';
+import { ImageError } from '../image/tar/tar-pass.js';
+
+const isTar = (kind: ImageKind) => kind === 'tar' || kind === 'tar.gz';
 import { formatScanSummary } from '../report/scan-text.js';
 import { formatInspect } from '../report/inspect-text.js';
 import { Progress } from '../util/progress.js';
@@ -36,7 +40,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--threads <n>', 'worker threads (default: one per core)', (v) => parsePositive(v, '--threads'))
     .action(async (image: string, opts: { json?: boolean; perf?: boolean; threads?: number }) => {
       const timers = new Timers();
-      const report = await scanImage(image, { timers, progress: await Progress.forTerminal(), threads: opts.threads });
+      const progress = await Progress.forTerminal();
+      const report = isTar(await imageKind(image))
+        ? (await runTar(image, { op: 'scan', kernel: null, layerDirs: [], output: null, threads: opts.threads, timers, progress })).plan.scan
+        : await scanImage(image, { timers, progress, threads: opts.threads });
+      progress.stop();
       process.stdout.write(opts.json ? `${JSON.stringify({ image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }, null, 1)}\n` : `${formatScanSummary(report)}\n`);
       if (opts.perf) process.stderr.write(`${timers.format()}\n`);
       if (report.counts.errors > 0) exitCode = EXIT_SOME_FAILED;
@@ -88,7 +96,9 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (image: string, opts: RewriteFlags) => {
       const timers = new Timers();
       const progress = await Progress.forTerminal();
-      const plan = await makePlan(image, { kernel: opts.kernel ?? 'auto', layerDirs: opts.layers, timers, progress });
+      const plan = isTar(await imageKind(image))
+        ? (await runTar(image, { op: 'scan', kernel: opts.kernel ?? 'auto', layerDirs: opts.layers, output: null, threads: opts.threads, timers, progress })).plan
+        : await makePlan(image, { kernel: opts.kernel ?? 'auto', layerDirs: opts.layers, timers, progress });
       progress.stop();
       await finish(reportJson(plan, null, 'plan'), formatPlan(plan), opts, timers, plan.clients.some((c) => c.layer === null));
     });
@@ -103,7 +113,9 @@ export async function main(argv: string[]): Promise<number> {
         const timers = new Timers();
         const progress = await Progress.forTerminal();
         const o = { kernel: opts.kernel ?? 'auto', layerDirs: opts.layers, output: opts.output, inPlace: opts.inPlace === true, threads: opts.threads, timers, progress };
-        const r = command === 'bind' ? await bindImage(image, o) : await unbindImage(image, o);
+        const r = isTar(await imageKind(image))
+          ? { command, ...(await runTar(image, { op: command, kernel: o.kernel, layerDirs: o.layerDirs, output: opts.output ?? null, threads: o.threads, timers, progress })) }
+          : command === 'bind' ? await bindImage(image, o) : await unbindImage(image, o);
         progress.stop();
         await finish(reportJson(r.plan, r.outcomes, command), formatRewrite(r), opts, timers, r.outcomes.some((x) => x.status === 'error'));
       });
@@ -117,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
       const progress = await Progress.forTerminal();
       // Without --kernel, each file is checked against the kernel its bind record names.
       const kernel = opts.kernel ?? 'recorded';
+      if (isTar(await imageKind(image))) throw new UsageError(`${image}: verify reads directory images and files (tarballs are not supported yet)`);
       const r = await verifyImage(image, { kernel, layerDirs: opts.layers, threads: opts.threads, timers, progress });
       progress.stop();
       await finish(reportJson(r.plan, r.outcomes, 'verify'), formatRewrite(r), opts, timers, r.outcomes.some((x) => x.status === 'error'));
@@ -133,6 +146,11 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`syslayer: ${error.message}\n`);
       return EXIT_USAGE;
+    }
+    if (error instanceof ImageError) {
+      // The image as a whole was refused (a hostile entry, a corrupt archive): nothing was written.
+      process.stderr.write(`syslayer: ${error.message}\n`);
+      return EXIT_SOME_FAILED;
     }
     throw error;
   }

@@ -78,19 +78,7 @@ export async function makePlan(image: string, options: PlanOptions): Promise<Pla
   const scan = single ? singleFileScan(image, core) : await scanImage(image, { timers: options.timers, progress: options.progress, pool: options.pool });
   const root = single ? dirname(image) : image;
 
-  let kernel = 0;
-  let kernelText = 'none';
-  if (options.kernel === null) {
-    // no target kernel: nothing is selected
-  } else if (options.kernel === 'auto') {
-    if (single) throw new UsageError('--kernel auto needs an image (a directory): name the kernel with --kernel <a.b.c>');
-    const found = kernelFromImage(image, scan.tree ?? new ImageTree());
-    kernel = found.version;
-    kernelText = found.text;
-  } else {
-    kernel = parseKernelVersion(options.kernel);
-    kernelText = formatKernelVersion(kernel);
-  }
+  const { kernel, kernelText } = resolveKernel(options.kernel, image, single ? null : scan.tree ?? new ImageTree());
 
   const dirs = [...options.layerDirs];
   const own = join(image, 'usr/lib/syslayer/layers');
@@ -98,13 +86,20 @@ export async function makePlan(image: string, options: PlanOptions): Promise<Pla
   for (const d of options.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
   const catalog = loadCatalog(core, dirs);
 
+  return planFor({ image, root, single, kernel, kernelText, catalog, scan });
+}
+
+
+/** Selects a layer for every client of a scanned image and lists the programs that use them. */
+export function planFor(p: { image: string; root: string; single: boolean; kernel: number | null; kernelText: string; catalog: Layer[]; scan: ScanReport }): Plan {
+  const { catalog, scan, kernel } = p;
   const elf = scan.files.filter((f): f is ElfFileRecord => !('error' in f));
   const clients: PlannedClient[] = clientsOf(elf).map((f) => {
     const base = { path: f.path, abi: f.syslayer?.abi ?? null, machineName: f.machineName, bound: f.syslayer?.bound ?? false };
     if (base.abi === null) return { ...base, layer: null, error: 'no NT_SYSLAYER_ABI note: the ABI version is unknown' };
     if (!f.syslayer?.reservation) return { ...base, layer: null, error: 'no .syslayer reservation' };
     if (f.syslayer.refusal) return { ...base, layer: null, error: f.syslayer.refusal };
-    if (options.kernel === null) return { ...base, layer: null };
+    if (kernel === null) return { ...base, layer: null };
     const s = selectLayer(catalog, { machine: f.machine, machineName: f.machineName, class: f.class, endian: f.endian, abi: base.abi }, kernel);
     return s.ok ? { ...base, layer: catalog.indexOf(s.layer) } : { ...base, layer: null, error: s.reason };
   });
@@ -121,5 +116,17 @@ export async function makePlan(image: string, options: PlanOptions): Promise<Pla
     });
     programs.push({ path: f.path, objects, mixed: new Set(objects.map((o) => o.abi)).size > 1 });
   }
-  return { image, root, single, kernel, kernelText, catalog, clients, programs, scan };
+  return { ...p, kernel: kernel ?? 0, clients, programs };
+}
+
+/** The target kernel: `--kernel a.b[.c]`, `auto` (from the image's module directories), or none. */
+export function resolveKernel(option: string | null, image: string, tree: ImageTree | null): { kernel: number | null; kernelText: string } {
+  if (option === null) return { kernel: null, kernelText: 'none' };
+  if (option !== 'auto') {
+    const kernel = parseKernelVersion(option);
+    return { kernel, kernelText: formatKernelVersion(kernel) };
+  }
+  if (tree === null) throw new UsageError('--kernel auto needs an image (a directory or a tarball): name the kernel with --kernel <a.b.c>');
+  const found = kernelFromImage(image, tree);
+  return { kernel: found.version, kernelText: found.text };
 }

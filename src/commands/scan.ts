@@ -67,10 +67,15 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
 
   progress.update('resolving dependency closures');
   const ldSoConf = await readLdSoConf(tree, imageReader(image));
-  const files = await timers.time('closure', () => resolveClosures(tree, ldSoConf, outcomes));
+  const report = await timers.time('closure', () => scanReportFrom(image, tree, ldSoConf, outcomes));
   progress.stop();
+  return { ...report, leftovers };
+}
 
-  const counts = { files: regular.length, elf: 0, other: 0, errors: 0, directories: 0, symlinks: 0, special: 0 };
+/** The report of a scanned image: each ELF file's facts with its closure, and the counts. */
+export function scanReportFrom(image: string, tree: ImageTree, ldSoConf: string[], outcomes: ScanOutcome[]): ScanReport {
+  const files = resolveClosures(tree, ldSoConf, outcomes);
+  const counts = { files: outcomes.length, elf: 0, other: 0, errors: 0, directories: 0, symlinks: 0, special: 0 };
   for (const o of outcomes) {
     if (o.kind === 'elf') counts.elf++;
     else if (o.kind === 'other') counts.other++;
@@ -83,10 +88,10 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   }
   counts.errors += tree.unreadable.length;
   for (const u of tree.unreadable) files.push({ path: u.path, size: 0, error: `cannot list directory: ${u.error}` });
-  return { image, files, counts, ldSoConf, tree, leftovers };
+  return { image, files, counts, ldSoConf, tree };
 }
 
-function imageReader(root: string) {
+export function imageReader(root: string) {
   return async (path: string): Promise<string | null> => {
     try {
       return await readFile(join(root, path), 'utf8');

@@ -116,6 +116,19 @@ export class Core {
     }
   }
 
+  /** Copies bytes held in JavaScript (a tar entry) into the input area; returns their length. */
+  loadBytes(bytes: Uint8Array): number {
+    this.inputView(bytes.length).set(bytes);
+    return bytes.length;
+  }
+
+  /** Scans the whole file loaded in the input area (loadFile or loadBytes). */
+  scanLoaded(length: number): ScanResult {
+    const record = this.scanInput(length);
+    if (record.status === 'need-bytes') throw new Error('the core asked for bytes of a file it holds whole');
+    return record;
+  }
+
   /**
    * Opens the client loaded in the input area and undoes its binding in place if it has one.
    * The caller checks the restored original against the old record's SHA-256.

@@ -36,35 +36,41 @@ function layerFiles(dir: string): string[] {
   return [...tree.paths()].filter(([, e]) => e.kind === 'file').map(([p]) => join(dir, p)).sort();
 }
 
+/** A catalog entry from a layer object's bytes, or null when the file is not a layer object. */
+export function layerFromBytes(core: Core, path: string, bytes: Uint8Array): Layer | null {
+  core.loadBytes(bytes);
+  const record = core.scanLoaded(bytes.length);
+  if (record.status !== 'elf' || record.facts.type !== 'REL' || !record.facts.syslayer?.layer) return null;
+  const f = record.facts;
+  const note = f.syslayer!.layer!;
+  const layer: Layer = {
+    path,
+    name: note.name,
+    machine: f.machine,
+    machineName: f.machineName,
+    class: f.class,
+    endian: f.endian,
+    abiMin: note.abiMin,
+    abiMax: note.abiMax,
+    kernelMin: note.kernelMin,
+    revision: note.revision,
+    images: new Map(),
+    linkErrors: new Map(),
+  };
+  for (const abi of knownAbis().filter((a) => a >= note.abiMin && a <= note.abiMax)) {
+    const linked = core.linkLayer(bytes, slotNames(abi)!);
+    if (linked.ok) layer.images.set(abi, linked.linked);
+    else layer.linkErrors.set(abi, linked.error);
+  }
+  return layer;
+}
+
 export function loadCatalog(core: Core, dirs: readonly string[]): Layer[] {
   const layers: Layer[] = [];
   for (const dir of dirs) {
     for (const path of layerFiles(dir)) {
-      const { record } = core.scanFile(path);
-      if (record.status !== 'elf' || record.facts.type !== 'REL' || !record.facts.syslayer?.layer) continue;
-      const f = record.facts;
-      const note = f.syslayer!.layer!;
-      const layer: Layer = {
-        path,
-        name: note.name,
-        machine: f.machine,
-        machineName: f.machineName,
-        class: f.class,
-        endian: f.endian,
-        abiMin: note.abiMin,
-        abiMax: note.abiMax,
-        kernelMin: note.kernelMin,
-        revision: note.revision,
-        images: new Map(),
-        linkErrors: new Map(),
-      };
-      const bytes = readFileSync(path);
-      for (const abi of knownAbis().filter((a) => a >= note.abiMin && a <= note.abiMax)) {
-        const linked = core.linkLayer(bytes, slotNames(abi)!);
-        if (linked.ok) layer.images.set(abi, linked.linked);
-        else layer.linkErrors.set(abi, linked.error);
-      }
-      layers.push(layer);
+      const layer = layerFromBytes(core, path, readFileSync(path));
+      if (layer) layers.push(layer);
     }
   }
   return layers;

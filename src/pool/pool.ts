@@ -6,6 +6,7 @@ import { compileCore } from '../core/core.js';
 import { packageRoot } from '../util/package-root.js';
 import type { ScanOutcome } from '../core/facts.js';
 import type { FileOutcome } from '../bind/file-operations.js';
+import type { EntryTask, EntryResult } from '../bind/entry-operations.js';
 import type { BindBatch, PoolWorkerData, ScanBatch, UnbindBatch, VerifyBatch } from './tasks.js';
 
 /** Files per task: large enough that the message round trip is noise, small enough to balance. */
@@ -63,6 +64,11 @@ export class WorkerPool {
   verify(root: string, base: Omit<VerifyBatch, 'root' | 'paths'>, paths: string[], onDone?: (done: number) => void): Promise<FileOutcome[]> {
     const tasks: VerifyBatch[] = batches(paths).map((p) => ({ root, ...base, paths: p }));
     return this.runAll('verify', tasks, (t) => t.paths.length, onDone);
+  }
+
+  /** One in-memory file (a tar entry); results come back in whatever order workers finish. */
+  entry(task: EntryTask): Promise<EntryResult> {
+    return this.piscina.run(task, { name: 'entry' }) as Promise<EntryResult>;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,60 @@
+// Scanning, binding and unbinding one file held in memory — an entry of a tar image — with a
+// core instance: what a worker does per entry. Unlike files on disk, the result goes back to the
+// main thread as bytes, which writes the output image in input order.
+import type { Core } from '../core/core.js';
+import type { ElfFacts } from '../core/facts.js';
+import type { Layer } from '../layers/catalog.js';
+import { selectLayer } from '../layers/select.js';
+import { bindLoaded, originalMatches, type FileOutcome } from './file-operations.js';
+
+export interface EntryTask {
+  op: 'scan' | 'bind' | 'unbind';
+  path: string;
+  bytes: Uint8Array;
+  catalog: Layer[];
+  targetKernel: number;
+}
+
+export interface EntryResult {
+  path: string;
+  /** The ELF facts, or null for a file that is not ELF. */
+  facts: ElfFacts | null;
+  /** Why the file could not be read as ELF. */
+  error: { error: string; errorOffset: number } | null;
+  /** What happened to a syslayer client (bind and unbind), or null. */
+  outcome: FileOutcome | null;
+  /** The new contents, or null when the entry stays as it was. */
+  bytes: Uint8Array | null;
+}
+
+const isClient = (f: ElfFacts) => f.syslayer !== null && f.syslayer.reservation !== null && f.syslayer.layer === null;
+
+export function processEntry(core: Core, task: EntryTask): EntryResult {
+  const { path, bytes } = task;
+  const length = core.loadBytes(bytes);
+  const scanned = core.scanLoaded(length);
+  if (scanned.status === 'not-elf') return { path, facts: null, error: null, outcome: null, bytes: null };
+  if (scanned.status === 'error') return { path, facts: null, error: { error: scanned.error, errorOffset: scanned.errorOffset }, outcome: null, bytes: null };
+  const facts = scanned.facts;
+  const result: EntryResult = { path, facts, error: null, outcome: null, bytes: null };
+  if (task.op === 'scan' || !isClient(facts)) return result;
+
+  if (task.op === 'unbind') {
+    if (!facts.syslayer!.bound) return result;
+    const p = core.prepare(length);
+    if (!p.ok) return { ...result, outcome: { path, status: 'error', error: p.error } };
+    const mismatch = originalMatches(core, p.prepared);
+    if (mismatch) return { ...result, outcome: { path, status: 'error', error: mismatch } };
+    return { ...result, outcome: { path, status: 'unbound', abi: p.prepared.abi, layer: p.prepared.old?.layerName }, bytes: core.inputBytes(p.prepared.originalLength).slice() };
+  }
+
+  const abi = facts.syslayer!.abi;
+  if (abi === null) return { ...result, outcome: { path, status: 'error', error: 'no NT_SYSLAYER_ABI note: the ABI version is unknown' } };
+  if (facts.syslayer!.refusal) return { ...result, outcome: { path, status: 'error', error: facts.syslayer!.refusal } };
+  const selected = selectLayer(task.catalog, { machine: facts.machine, machineName: facts.machineName, class: facts.class, endian: facts.endian, abi }, task.targetKernel);
+  if (!selected.ok) return { ...result, outcome: { path, status: 'error', error: selected.reason } };
+  const bound = bindLoaded(core, length, selected.layer, task.targetKernel, () => core.loadBytes(bytes));
+  if (!bound.ok) return { ...result, outcome: { path, status: 'error', error: bound.error } };
+  const outcome: FileOutcome = { path, status: bound.sameAsBefore ? 'unchanged' : 'bound', abi: bound.abi, layer: selected.layer.name };
+  return { ...result, outcome, bytes: bound.sameAsBefore ? null : bound.output.slice() };
+}

@@ -1,0 +1,85 @@
+// scan, plan, bind and unbind over a tar image (.tar or .tar.gz), streamed: each ELF entry goes to
+// a worker as bytes and comes back bound (or unbound); every other entry, with its headers (PAX
+// records, xattrs, owners by number and name, devices, links), is written back as it came.
+import { Core, compileCore } from '../core/core.js';
+import type { ScanOutcome } from '../core/facts.js';
+import type { FileOutcome } from '../bind/file-operations.js';
+import type { EntryResult } from '../bind/entry-operations.js';
+import { loadCatalog, layerFromBytes, type Layer } from '../layers/catalog.js';
+import { readLdSoConf } from '../closure/ld-so-conf.js';
+import { tarPass, startsElf } from '../image/tar/tar-pass.js';
+import { UsageError } from '../image/open-image.js';
+import { WorkerPool } from '../pool/pool.js';
+import { scanReportFrom } from './scan.js';
+import { planFor, resolveKernel, type Plan } from './plan.js';
+import type { Timers } from '../util/timers.js';
+import type { Progress } from '../util/progress.js';
+import { existsSync } from 'node:fs';
+
+export interface TarRunOptions {
+  op: 'scan' | 'bind' | 'unbind';
+  kernel: string | null;
+  layerDirs: readonly string[];
+  output: string | null;
+  threads?: number;
+  timers: Timers;
+  progress: Progress;
+}
+
+const IMAGE_LAYERS = 'usr/lib/syslayer/layers/';
+const isLdSoConf = (path: string) => path === 'etc/ld.so.conf' || path.startsWith('etc/ld.so.conf.d/');
+
+export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  if (o.op !== 'scan' && o.output === null) throw new UsageError(`${image}: a tarball is rewritten into a new one: give -o <file.tar or file.tar.gz>`);
+  if (o.output !== null && !/\.(tar|tar\.gz|tgz)$/.test(o.output)) throw new UsageError(`-o ${o.output}: a tarball is rewritten into a .tar or .tar.gz (directory output is not supported yet)`);
+  for (const d of o.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
+  const pool = new WorkerPool(o.threads);
+  try {
+    const core = new Core(compileCore());
+    // First pass, headers and layer objects only: the kernel (lib/modules) and the image's own layers.
+    const imageLayers: Layer[] = [];
+    const firstTree = await o.timers.time('catalog', () => tarPass({
+      input: image,
+      output: null,
+      wants: (path, bytes) => path.startsWith(IMAGE_LAYERS) && startsElf(bytes),
+      visit: async (path, bytes) => {
+        const layer = layerFromBytes(core, `${image}:${path}`, bytes);
+        if (layer) imageLayers.push(layer);
+        return null;
+      },
+    }));
+    const { kernel, kernelText } = resolveKernel(o.op === 'unbind' ? null : o.kernel, image, firstTree);
+    const catalog = [...loadCatalog(core, o.layerDirs), ...imageLayers];
+
+    const results: EntryResult[] = [];
+    const texts = new Map<string, string>();
+    o.progress.update(`${o.op === 'scan' ? 'reading' : `${o.op}ing`} ${image}`);
+    const tree = await o.timers.time(o.op, () => tarPass({
+      input: image,
+      output: o.op === 'scan' ? null : o.output,
+      wants: (path, bytes) => startsElf(bytes) || isLdSoConf(path),
+      visit: async (path, bytes) => {
+        if (!startsElf(bytes)) {
+          texts.set(path, bytes.toString('utf8'));
+          return null;
+        }
+        const r = await pool.entry({ op: o.op, path, bytes, catalog, targetKernel: kernel ?? 0 });
+        results.push(r);
+        return r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null;
+      },
+    }));
+
+    const outcomes: ScanOutcome[] = results.map((r) =>
+      r.facts ? { path: r.path, kind: 'elf', size: 0, facts: r.facts }
+        : r.error ? { path: r.path, kind: 'error', size: 0, error: r.error.error, errorOffset: r.error.errorOffset }
+          : { path: r.path, kind: 'other', size: 0 });
+    const seen = new Set(results.map((r) => r.path));
+    for (const [path, entry] of tree.paths()) if (entry.kind === 'file' && !seen.has(path)) outcomes.push({ path, kind: 'other', size: 0 });
+    const ldSoConf = await readLdSoConf(tree, async (path) => texts.get(path) ?? null);
+    const scan = scanReportFrom(image, tree, ldSoConf, outcomes);
+    const plan = planFor({ image, root: image, single: false, kernel, kernelText, catalog, scan });
+    return { plan, outcomes: results.flatMap((r) => (r.outcome ? [r.outcome] : [])) };
+  } finally {
+    await pool.close();
+  }
+}

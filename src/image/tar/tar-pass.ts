@@ -1,0 +1,135 @@
+// One streaming pass over a tar image (.tar or .tar.gz), optionally writing a rewritten copy in
+// the same entry order. Memory stays bounded whatever the image's size: regular files up to
+// BUFFERED_FILE bytes are held while a worker looks at them, at most WINDOW bytes of them at once
+// (so several workers stay busy), and larger files stream straight through. Output is written
+// beside its final name and renamed at the end; a failed or killed pass leaves no output there.
+import './binary-pax.js';
+import tarStream, { type Headers } from 'tar-stream';
+import { createReadStream, createWriteStream, renameSync, rmSync, readdirSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import { basename, dirname, join } from 'node:path';
+import { ImageTree } from '../tree.js';
+import { entryPath, throughSymlink } from './entry-path.js';
+import { UsageError } from '../open-image.js';
+
+/** Regular files up to this size are held in memory (syslayer clients are far smaller). */
+const BUFFERED_FILE = 64 * 1024 * 1024;
+/** Bytes of held files waiting for their turn to be written. */
+const WINDOW = 64 * 1024 * 1024;
+
+export class ImageError extends Error {}
+
+export const isGzip = (path: string) => /\.(tar\.gz|tgz)$/.test(path);
+
+export interface TarPassOptions {
+  input: string;
+  /** Where to write the rewritten image, or null to only read. */
+  output: string | null;
+  /** Looks at a regular file's bytes; resolves to new bytes, or null to keep them. */
+  visit: (path: string, bytes: Buffer) => Promise<Buffer | null>;
+  /** Which regular files `visit` wants (by path and contents): the others pass by (default: ELF files). */
+  wants?: (path: string, bytes: Buffer) => boolean;
+}
+
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+export const startsElf = (b: Buffer) => b.length >= 4 && b.subarray(0, 4).equals(ELF_MAGIC);
+
+async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+interface Held {
+  header: Headers;
+  bytes: Buffer | null;
+  result: Promise<Buffer | null>;
+}
+
+/** Reads every entry, checks its name, and builds the image tree; returns the tree. */
+export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
+  const tree = new ImageTree();
+  const wants = o.wants ?? ((_path: string, bytes: Buffer) => startsElf(bytes));
+  const extract = tarStream.extract();
+  const into = extract as unknown as NodeJS.WritableStream;
+  const source = isGzip(o.input) ? pipeline(createReadStream(o.input), createGunzip(), into) : pipeline(createReadStream(o.input), into);
+  source.catch(() => {}); // the loop below sees the error through the extract stream
+
+  let temp: string | null = null;
+  let sink: Promise<void> | null = null;
+  let pack: tarStream.Pack | null = null;
+  if (o.output) {
+    const prefix = `.${basename(o.output)}.syslayer-tmp-`;
+    for (const name of readdirSync(dirname(o.output))) if (name.startsWith(prefix)) rmSync(join(dirname(o.output), name), { force: true });
+    temp = join(dirname(o.output), `${prefix}${process.pid}`);
+    pack = tarStream.pack();
+    const from = pack as unknown as NodeJS.ReadableStream;
+    sink = isGzip(o.output) ? pipeline(from, createGzip(), createWriteStream(temp)) : pipeline(from, createWriteStream(temp));
+    sink.catch(() => {});
+  }
+  const write = (header: Headers, bytes: Buffer | null) =>
+    new Promise<void>((resolve, reject) => {
+      pack!.entry(bytes ? { ...header, size: bytes.length } : header, bytes ?? undefined, (error) => (error ? reject(error) : resolve()));
+    });
+
+  const held: Held[] = [];
+  let heldBytes = 0;
+  const flushOne = async () => {
+    const h = held.shift()!;
+    const replaced = await h.result;
+    heldBytes -= h.bytes?.length ?? 0;
+    if (pack) await write(h.header, replaced ?? h.bytes);
+  };
+
+  try {
+    for await (const entry of extract) {
+      const header = entry.header;
+      const checked = entryPath(header.name);
+      if (!checked.ok) throw new ImageError(`${o.input}: ${checked.reason}`);
+      const path = checked.path;
+      const escape = throughSymlink(tree, path);
+      if (escape) throw new ImageError(`${o.input}: ${escape}`);
+      if (header.type === 'link') {
+        const target = entryPath(header.linkname ?? '');
+        if (!target.ok) throw new ImageError(`${o.input}: hardlink '${path}' points outside the image: ${target.reason}`);
+      }
+      if (path !== '') {
+        tree.add(path, header.type === 'directory' ? { kind: 'dir' } : header.type === 'symlink' ? { kind: 'symlink', target: header.linkname ?? '' }
+          : header.type === 'file' || header.type === 'contiguous-file' || header.type === 'link' ? { kind: 'file' } : { kind: 'other' });
+      }
+
+      if (header.type !== 'file' && header.type !== 'contiguous-file') {
+        entry.resume();
+        held.push({ header, bytes: null, result: Promise.resolve(null) });
+      } else if ((header.size ?? 0) > BUFFERED_FILE) {
+        // Too big to hold: let everything before it out, then stream it through untouched.
+        while (held.length > 0) await flushOne();
+        if (pack) await pipeline(entry as unknown as NodeJS.ReadableStream, pack.entry(header) as unknown as NodeJS.WritableStream);
+        else entry.resume();
+        continue;
+      } else {
+        const bytes = await readAll(entry);
+        const result = wants(path, bytes) ? o.visit(path, bytes) : Promise.resolve(null);
+        result.catch(() => {});
+        held.push({ header, bytes, result });
+        heldBytes += bytes.length;
+      }
+      while (heldBytes > WINDOW || held.length > 4096) await flushOne();
+    }
+    while (held.length > 0) await flushOne();
+    await source;
+    if (pack && sink && temp && o.output) {
+      pack.finalize();
+      await sink;
+      renameSync(temp, o.output);
+    }
+    return tree;
+  } catch (error) {
+    extract.destroy();
+    pack?.destroy();
+    if (temp) rmSync(temp, { force: true });
+    if (error instanceof ImageError || error instanceof UsageError) throw error;
+    throw new ImageError(`${o.input}: ${(error as Error).message}`);
+  }
+}
