@@ -1,0 +1,144 @@
+// Tar images in and out (.tar and .tar.gz): every entry comes back with its metadata — modes with
+// setuid, owners, mtimes, xattrs (security.capability), hardlinks, symlinks, fifos, devices, long
+// and non-ASCII names — only the clients' contents change, bound clients run after extraction by
+// GNU tar (the oracle), unbind gives the original image back, and hostile tarballs are refused.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, linkSync, chmodSync, chownSync, utimesSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, syslayer } from './helpers/cli.js';
+
+const work = mkdtempSync(join(tmpdir(), 'syslayer-tar-'));
+const layers = join(ROOT, 'sdk/prebuilt/x86_64/layers');
+const CLIENTS = ['usr/bin/abi1-demo', 'usr/bin/abi2-demo', 'usr/bin/mixed-main', 'usr/lib/libmixed1.so', 'usr/bin/abi1-hardlink'];
+const gnuTar = (...args: string[]) => execFileSync('tar', ['--xattrs', '--xattrs-include=*', ...args]);
+
+function makeImage(dir: string): void {
+  const bin = join(ROOT, 'sdk/prebuilt/x86_64');
+  mkdirSync(join(dir, 'usr/bin'), { recursive: true });
+  mkdirSync(join(dir, 'usr/lib'), { recursive: true });
+  mkdirSync(join(dir, 'dev'), { recursive: true });
+  mkdirSync(join(dir, 'empty'), { recursive: true });
+  for (const p of ['abi1-demo', 'abi2-demo', 'mixed-main']) cpSync(join(bin, 'bin', p), join(dir, 'usr/bin', p));
+  cpSync(join(bin, 'lib/libmixed1.so'), join(dir, 'usr/lib/libmixed1.so'));
+  cpSync(join(ROOT, 'corpus/amd64/libz.so.1.2.13'), join(dir, 'usr/lib/libz.so.1.2.13'));
+  symlinkSync('libz.so.1.2.13', join(dir, 'usr/lib/libz.so.1'));
+  symlinkSync('usr/lib', join(dir, 'lib'));
+  symlinkSync('/usr/bin/abi2-demo', join(dir, 'usr/bin/demo-absolute'));
+  linkSync(join(dir, 'usr/bin/abi1-demo'), join(dir, 'usr/bin/abi1-hardlink'));
+  chmodSync(join(dir, 'usr/bin/abi2-demo'), 0o4755);
+  execFileSync('setcap', ['cap_net_raw+ep', join(dir, 'usr/bin/abi2-demo')]);
+  execFileSync('setfattr', ['-n', 'user.syslayer', '-v', 'kept', join(dir, 'usr/bin/abi1-demo')]);
+  execFileSync('mkfifo', [join(dir, 'dev/fifo')]);
+  execFileSync('mknod', [join(dir, 'dev/null-copy'), 'c', '1', '3']);
+  writeFileSync(join(dir, `${'long-name-'.repeat(12)}.txt`), 'a name over 100 bytes\n');
+  writeFileSync(join(dir, 'naïve-ünïcode.txt'), 'non-ASCII name\n');
+  writeFileSync(join(dir, 'owned.txt'), 'owned\n');
+  chownSync(join(dir, 'owned.txt'), 1234, 5678);
+  utimesSync(join(dir, 'owned.txt'), new Date('2001-02-03T04:05:06Z'), new Date('2001-02-03T04:05:06Z'));
+}
+
+/** What GNU tar extracts, described entry by entry: type, mode, owner, mtime, size, link, xattrs, inode group. */
+function describe_(dir: string): Map<string, string> {
+  const rows = execFileSync('find', ['.', '-printf', '%p|%y|%m|%U|%G|%T@|%s|%l|%n|%i\\n'], { cwd: dir }).toString().trim().split('\n');
+  // getfattr exits non-zero on entries it cannot read attributes of (fifos, devices); its output is what counts.
+  const xattrs = spawnSync('getfattr', ['-R', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '.'], { cwd: dir, encoding: 'utf8' }).stdout;
+  const inodes = new Map<string, string>();
+  const out = new Map<string, string>();
+  for (const row of rows) {
+    const [path, type, mode, uid, gid, mtime, size, link, nlink, inode] = row.split('|');
+    const group = inodes.get(inode!) ?? path!;
+    inodes.set(inode!, group);
+    const xattr = new RegExp(`# file: ${path!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n((?:[^#\\n].*\\n)*)`).exec(xattrs)?.[1] ?? '';
+    out.set(path!, [type, mode, uid, gid, mtime, type === 'f' ? '' : size, link, nlink, `links-with:${group}`, xattr.trim()].join('|'));
+  }
+  return out;
+}
+
+function extract(tarball: string, name: string): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  gnuTar('-C', dir, '-xf', tarball);
+  return dir;
+}
+
+describe.each(['tar', 'tar.gz'])('a .%s image', (ext) => {
+  let image: string;
+  let input: string;
+  beforeAll(() => {
+    image = join(work, `image-${ext}`);
+    makeImage(image);
+    input = join(work, `in.${ext}`);
+    gnuTar('--format=pax', '-C', image, ext === 'tar' ? '-cf' : '-czf', input, '.');
+  });
+
+  it('binds: every entry keeps its metadata, only clients change, and they run', () => {
+    const output = join(work, `out.${ext}`);
+    const r = syslayer('bind', input, '-o', output, '--kernel', '4.11', '--layers', layers);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/5 bound|4 bound/);
+    const before = extract(input, `before-${ext}`);
+    const after = extract(output, `after-${ext}`);
+    const a = describe_(before);
+    const b = describe_(after);
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    for (const [path, meta] of a) expect(`${path} ${b.get(path)}`).toBe(`${path} ${meta}`);
+    for (const [path, type] of [...a].map(([p, m]) => [p, m.split('|')[0]] as const)) {
+      if (type !== 'f') continue;
+      const same = readFileSync(join(before, path)).equals(readFileSync(join(after, path)));
+      expect(same, `${path}: ${same ? 'unchanged' : 'changed'}`).toBe(!CLIENTS.includes(path.replace(/^\.\//, '')));
+    }
+    const run = execFileSync(join(after, 'usr/bin/mixed-main'), ['/']).toString();
+    expect(run).toContain('[mixed-main abi2] exit: 0');
+    expect(execFileSync(join(after, 'usr/bin/abi1-hardlink'), ['/']).toString()).toMatch(/getpid: \d+ matches/);
+  });
+
+  it('unbinds back to the original image, entry by entry', () => {
+    const output = join(work, `out.${ext}`);
+    const back = join(work, `back.${ext}`);
+    const r = syslayer('unbind', output, '-o', back);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const before = extract(input, `orig-${ext}`);
+    const restored = extract(back, `restored-${ext}`);
+    const a = describe_(before);
+    const b = describe_(restored);
+    for (const [path, meta] of a) {
+      expect(`${path} ${b.get(path)}`).toBe(`${path} ${meta}`);
+      if (meta.startsWith('f|')) expect(readFileSync(join(restored, path)).equals(readFileSync(join(before, path))), path).toBe(true);
+    }
+  });
+});
+
+describe('hostile tarballs are refused, naming the entry, and nothing is written', () => {
+  const cases: [string, (dir: string) => string[]][] = [
+    ['an absolute name', (dir) => ['-P', '-cf', join(dir, 't.tar'), join(dir, 'payload')]],
+    ['a .. component', (dir) => ['-P', '-C', join(dir, 'sub'), '-cf', join(dir, 't.tar'), '../payload']],
+  ];
+  it.each(cases)('%s', (_name, args) => {
+    const dir = mkdtempSync(join(work, 'hostile-'));
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'payload'), 'x');
+    execFileSync('tar', args(dir), { stdio: 'ignore' });
+    const out = join(dir, 'out.tar');
+    const r = syslayer('bind', join(dir, 't.tar'), '-o', out, '--kernel', '4.11', '--layers', layers);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/entry '.*payload' (has an absolute name|climbs out of the image with '\.\.')/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('an entry written through a symlink of the image', () => {
+    const dir = mkdtempSync(join(work, 'hostile-'));
+    const tree = join(dir, 'tree');
+    mkdirSync(tree);
+    symlinkSync('/etc', join(tree, 'escape'));
+    execFileSync('tar', ['-C', tree, '-cf', join(dir, 't.tar'), 'escape']);
+    // Then a second member named through the symlink, as a hostile archive would hold it.
+    writeFileSync(join(dir, 'passwd-evil'), 'x');
+    execFileSync('tar', ['-C', dir, '--transform', 's|passwd-evil|escape/passwd-evil|', '-rf', join(dir, 't.tar'), 'passwd-evil']);
+    const r = syslayer('bind', join(dir, 't.tar'), '-o', join(dir, 'out.tar'), '--kernel', '4.11', '--layers', layers);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/entry 'escape\/passwd-evil' would be written through the symlink 'escape'/);
+    expect(existsSync(join(dir, 'out.tar'))).toBe(false);
+  });
+});
