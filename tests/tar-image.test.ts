@@ -110,6 +110,32 @@ describe.each(['tar', 'tar.gz'])('a .%s image', (ext) => {
   });
 });
 
+describe('tarballs and directories in any combination', () => {
+  it('tar.gz -> directory and directory -> tar give the same image as tar -> tar', () => {
+    const image = join(work, 'image-combo');
+    makeImage(image);
+    const input = join(work, 'combo.tar.gz');
+    gnuTar('--format=pax', '-C', image, '-czf', input, '.');
+    const viaTar = join(work, 'combo-out.tar');
+    const toDir = join(work, 'combo-dir');
+    const fromDir = join(work, 'combo-from-dir.tar');
+    for (const [src, out] of [[input, viaTar], [input, toDir], [image, fromDir]] as const) {
+      const r = syslayer('bind', src, '-o', out, '--kernel', '4.11', '--layers', layers);
+      expect(r.status, `${src} -> ${out}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+    const reference = describe_(extract(viaTar, 'combo-ref'));
+    for (const dir of [toDir, extract(fromDir, 'combo-from-dir')]) {
+      const got = describe_(dir);
+      expect([...got.keys()].sort()).toEqual([...reference.keys()].sort());
+      for (const [path, meta] of reference) expect(`${path} ${got.get(path)}`).toBe(`${path} ${meta}`);
+      for (const client of CLIENTS) {
+        expect(readFileSync(join(dir, client)).equals(readFileSync(join(work, 'combo-ref', client))), client).toBe(true);
+      }
+    }
+    expect(execFileSync(join(toDir, 'usr/bin/mixed-main'), ['/']).toString()).toContain('[mixed-main abi2] exit: 0');
+  });
+});
+
 describe('hostile tarballs are refused, naming the entry, and nothing is written', () => {
   const cases: [string, (dir: string) => string[]][] = [
     ['an absolute name', (dir) => ['-P', '-cf', join(dir, 't.tar'), join(dir, 'payload')]],

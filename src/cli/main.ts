@@ -113,7 +113,9 @@ export async function main(argv: string[]): Promise<number> {
         const timers = new Timers();
         const progress = await Progress.forTerminal();
         const o = { kernel: opts.kernel ?? 'auto', layerDirs: opts.layers, output: opts.output, inPlace: opts.inPlace === true, threads: opts.threads, timers, progress };
-        const r = isTar(await imageKind(image))
+        const kind = await imageKind(image);
+        const viaTar = isTar(kind) || (kind === 'directory' && opts.output !== undefined && /\.(tar|tar\.gz|tgz)$/.test(opts.output));
+        const r = viaTar
           ? { command, ...(await runTar(image, { op: command, kernel: o.kernel, layerDirs: o.layerDirs, output: opts.output ?? null, threads: o.threads, timers, progress })) }
           : command === 'bind' ? await bindImage(image, o) : await unbindImage(image, o);
         progress.stop();

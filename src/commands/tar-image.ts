@@ -1,6 +1,8 @@
-// scan, plan, bind and unbind over a tar image (.tar or .tar.gz), streamed: each ELF entry goes to
-// a worker as bytes and comes back bound (or unbound); every other entry, with its headers (PAX
-// records, xattrs, owners by number and name, devices, links), is written back as it came.
+// scan, plan, bind and unbind over a tar stream, in every combination with directories: a tarball
+// in or out (.tar, .tar.gz), a directory image packed by GNU tar on the way in, or extracted by it
+// on the way out. Each ELF entry goes to a worker as bytes and comes back bound (or unbound);
+// every other entry, with its headers (PAX records, xattrs, owners by number and name, devices,
+// links), is written back as it came.
 import { Core, compileCore } from '../core/core.js';
 import type { ScanOutcome } from '../core/facts.js';
 import type { FileOutcome } from '../bind/file-operations.js';
@@ -14,7 +16,9 @@ import { scanReportFrom } from './scan.js';
 import { planFor, resolveKernel, type Plan } from './plan.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { packDirectory, extractInto } from '../image/tar/gnu-tar.js';
 
 export interface TarRunOptions {
   op: 'scan' | 'bind' | 'unbind';
@@ -29,17 +33,57 @@ export interface TarRunOptions {
 const IMAGE_LAYERS = 'usr/lib/syslayer/layers/';
 const isLdSoConf = (path: string) => path === 'etc/ld.so.conf' || path.startsWith('etc/ld.so.conf.d/');
 
+const isTarName = (path: string) => /\.(tar|tar\.gz|tgz)$/.test(path);
+
+/**
+ * Where the rewritten stream goes: a .tar/.tar.gz file (written beside and renamed by tarPass), or
+ * a directory, extracted by GNU tar into a work directory beside it and renamed at the end.
+ */
+function streamTarget(output: string): { output: string | NodeJS.WritableStream; finish(): Promise<void>; abandon(): void } {
+  if (isTarName(output)) return { output, finish: async () => {}, abandon() {} };
+  const final = resolve(output);
+  const work = join(dirname(final), `.${basename(final)}.syslayer-tmp-${process.pid}`);
+  const prefix = `.${basename(final)}.syslayer-tmp-`;
+  for (const name of readdirSync(dirname(final))) if (name.startsWith(prefix)) rmSync(join(dirname(final), name), { recursive: true, force: true });
+  mkdirSync(work);
+  const tar = extractInto(work);
+  return {
+    output: tar.child.stdin!,
+    async finish() {
+      await tar.done;
+      if (existsSync(final)) {
+        renameSync(final, `${work}.old`);
+        renameSync(work, final);
+        rmSync(`${work}.old`, { recursive: true, force: true });
+      } else {
+        renameSync(work, final);
+      }
+    },
+    abandon() {
+      tar.child.kill('SIGKILL');
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The image as a tar stream: the tarball itself, or a directory packed by GNU tar. */
+function tarSource(image: string): { input: string; source?: NodeJS.ReadableStream; done: Promise<void> } {
+  if (isTarName(image)) return { input: image, done: Promise.resolve() };
+  const tar = packDirectory(image);
+  return { input: image, source: tar.child.stdout!, done: tar.done };
+}
+
 export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
-  if (o.op !== 'scan' && o.output === null) throw new UsageError(`${image}: a tarball is rewritten into a new one: give -o <file.tar or file.tar.gz>`);
-  if (o.output !== null && !/\.(tar|tar\.gz|tgz)$/.test(o.output)) throw new UsageError(`-o ${o.output}: a tarball is rewritten into a .tar or .tar.gz (directory output is not supported yet)`);
+  if (o.op !== 'scan' && o.output === null) throw new UsageError(`${image}: say where the result goes: -o <dir, file.tar or file.tar.gz>`);
   for (const d of o.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
   const pool = new WorkerPool(o.threads);
   try {
     const core = new Core(compileCore());
     // First pass, headers and layer objects only: the kernel (lib/modules) and the image's own layers.
     const imageLayers: Layer[] = [];
+    const first = tarSource(image);
     const firstTree = await o.timers.time('catalog', () => tarPass({
-      input: image,
+      ...first,
       output: null,
       wants: (path, bytes) => path.startsWith(IMAGE_LAYERS) && startsElf(bytes),
       visit: async (path, bytes) => {
@@ -48,15 +92,18 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
         return null;
       },
     }));
+    await first.done;
     const { kernel, kernelText } = resolveKernel(o.op === 'unbind' ? null : o.kernel, image, firstTree);
     const catalog = [...loadCatalog(core, o.layerDirs), ...imageLayers];
 
     const results: EntryResult[] = [];
     const texts = new Map<string, string>();
     o.progress.update(`${o.op === 'scan' ? 'reading' : `${o.op}ing`} ${image}`);
+    const main = tarSource(image);
+    const target = o.op === 'scan' || o.output === null ? null : streamTarget(o.output);
     const tree = await o.timers.time(o.op, () => tarPass({
-      input: image,
-      output: o.op === 'scan' ? null : o.output,
+      ...main,
+      output: target ? target.output : null,
       wants: (path, bytes) => startsElf(bytes) || isLdSoConf(path),
       visit: async (path, bytes) => {
         if (!startsElf(bytes)) {
@@ -67,7 +114,12 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
         results.push(r);
         return r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null;
       },
+    }).catch((error) => {
+      target?.abandon();
+      throw error;
     }));
+    await main.done;
+    await target?.finish();
 
     const outcomes: ScanOutcome[] = results.map((r) =>
       r.facts ? { path: r.path, kind: 'elf', size: 0, facts: r.facts }

@@ -23,9 +23,12 @@ export class ImageError extends Error {}
 export const isGzip = (path: string) => /\.(tar\.gz|tgz)$/.test(path);
 
 export interface TarPassOptions {
+  /** The image's name, for messages and to tell gzip by its extension. */
   input: string;
-  /** Where to write the rewritten image, or null to only read. */
-  output: string | null;
+  /** The tar stream to read, when it is not the file `input` (a directory packed by GNU tar). */
+  source?: NodeJS.ReadableStream;
+  /** Where to write the rewritten image: a .tar or .tar.gz file, a stream (GNU tar extracting), or null. */
+  output: string | NodeJS.WritableStream | null;
   /** Looks at a regular file's bytes; resolves to new bytes, or null to keep them. */
   visit: (path: string, bytes: Buffer) => Promise<Buffer | null>;
   /** Which regular files `visit` wants (by path and contents): the others pass by (default: ELF files). */
@@ -53,19 +56,24 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
   const wants = o.wants ?? ((_path: string, bytes: Buffer) => startsElf(bytes));
   const extract = tarStream.extract();
   const into = extract as unknown as NodeJS.WritableStream;
-  const source = isGzip(o.input) ? pipeline(createReadStream(o.input), createGunzip(), into) : pipeline(createReadStream(o.input), into);
+  const source = o.source ? pipeline(o.source, into)
+    : isGzip(o.input) ? pipeline(createReadStream(o.input), createGunzip(), into) : pipeline(createReadStream(o.input), into);
   source.catch(() => {}); // the loop below sees the error through the extract stream
 
   let temp: string | null = null;
   let sink: Promise<void> | null = null;
   let pack: tarStream.Pack | null = null;
-  if (o.output) {
+  if (typeof o.output === 'string') {
     const prefix = `.${basename(o.output)}.syslayer-tmp-`;
     for (const name of readdirSync(dirname(o.output))) if (name.startsWith(prefix)) rmSync(join(dirname(o.output), name), { force: true });
     temp = join(dirname(o.output), `${prefix}${process.pid}`);
     pack = tarStream.pack();
     const from = pack as unknown as NodeJS.ReadableStream;
     sink = isGzip(o.output) ? pipeline(from, createGzip(), createWriteStream(temp)) : pipeline(from, createWriteStream(temp));
+    sink.catch(() => {});
+  } else if (o.output) {
+    pack = tarStream.pack();
+    sink = pipeline(pack as unknown as NodeJS.ReadableStream, o.output);
     sink.catch(() => {});
   }
   const write = (header: Headers, bytes: Buffer | null) =>
@@ -119,10 +127,10 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
     }
     while (held.length > 0) await flushOne();
     await source;
-    if (pack && sink && temp && o.output) {
+    if (pack && sink) {
       pack.finalize();
       await sink;
-      renameSync(temp, o.output);
+      if (temp && typeof o.output === 'string') renameSync(temp, o.output);
     }
     return tree;
   } catch (error) {

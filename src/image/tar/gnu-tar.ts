@@ -1,0 +1,35 @@
+// GNU tar at the edges of the tar pipeline, for the combinations with a directory: it packs a
+// directory image into the stream that syslayer rewrites, and extracts a rewritten stream into a
+// directory. Node has no API for xattrs, device nodes or owners by number on extraction; GNU tar
+// has all of them, and it refuses unsafe names on its own too (ours are refused before it sees them).
+import { spawn, type ChildProcess } from 'node:child_process';
+
+const FIDELITY = ['--xattrs', '--xattrs-include=*', '--numeric-owner'];
+
+export interface GnuTar {
+  child: ChildProcess;
+  /** Resolves when tar exits 0; rejects with its stderr otherwise. */
+  done: Promise<void>;
+}
+
+function run(args: string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore', 'pipe']): GnuTar {
+  const child = spawn('tar', args, { stdio });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar ${args.join(' ')}: ${stderr.trim() || `exit ${code}`}`))));
+  });
+  done.catch(() => {});
+  return { child, done };
+}
+
+/** `tar -c` of a directory image, in name order, as a PAX stream on the child's stdout. */
+export function packDirectory(dir: string): GnuTar {
+  return run(['--format=pax', '--sort=name', ...FIDELITY, '-C', dir, '-cf', '-', '.'], ['ignore', 'pipe', 'pipe']);
+}
+
+/** `tar -x` into a directory, keeping modes and owners, from the child's stdin. */
+export function extractInto(dir: string): GnuTar {
+  return run([...FIDELITY, '--same-owner', '--same-permissions', '-C', dir, '-xf', '-'], ['pipe', 'ignore', 'pipe']);
+}
