@@ -89,6 +89,9 @@ describe.each(['tar', 'tar.gz'])('a .%s image', (ext) => {
       const same = readFileSync(join(before, path)).equals(readFileSync(join(after, path)));
       expect(same, `${path}: ${same ? 'unchanged' : 'changed'}`).toBe(!CLIENTS.includes(path.replace(/^\.\//, '')));
     }
+    const verified = syslayer('verify', output, '--layers', layers);
+    expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/4 verified/);
     const run = execFileSync(join(after, 'usr/bin/mixed-main'), ['/']).toString();
     expect(run).toContain('[mixed-main abi2] exit: 0');
     expect(execFileSync(join(after, 'usr/bin/abi1-hardlink'), ['/']).toString()).toMatch(/getpid: \d+ matches/);

@@ -5,13 +5,14 @@ import type { Core } from '../core/core.js';
 import type { ElfFacts } from '../core/facts.js';
 import type { Layer } from '../layers/catalog.js';
 import { selectLayer } from '../layers/select.js';
-import { bindLoaded, originalMatches, type FileOutcome } from './file-operations.js';
+import { bindLoaded, originalMatches, verifyLoaded, type FileOutcome } from './file-operations.js';
 
 export interface EntryTask {
-  op: 'scan' | 'bind' | 'unbind';
+  op: 'scan' | 'bind' | 'unbind' | 'verify';
   path: string;
   bytes: Uint8Array;
   catalog: Layer[];
+  /** The target kernel; for verify, 0 means: the kernel each bind record names. */
   targetKernel: number;
 }
 
@@ -38,6 +39,10 @@ export function processEntry(core: Core, task: EntryTask): EntryResult {
   const facts = scanned.facts;
   const result: EntryResult = { path, facts, error: null, outcome: null, bytes: null };
   if (task.op === 'scan' || !isClient(facts)) return result;
+
+  if (task.op === 'verify') {
+    return { ...result, outcome: verifyLoaded(core, core.loadBytes(bytes), path, task.catalog, task.targetKernel === 0 ? null : task.targetKernel) };
+  }
 
   if (task.op === 'unbind') {
     if (!facts.syslayer!.bound) return result;

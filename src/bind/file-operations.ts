@@ -144,27 +144,31 @@ function isRecordedLayer(l: Layer, machine: number, old: NonNullable<PreparedCli
  */
 export function verifyFile(core: Core, file: string, path: string, catalog: readonly Layer[], kernel: number | null): FileOutcome {
   try {
-    const length = core.loadFile(file);
-    const asFound = sha256(core.inputBytes(length));
-    const p = core.prepare(length);
-    if (!p.ok) return { path, status: 'error', error: p.error };
-    const old = p.prepared.old;
-    if (!old) return { path, status: 'error', error: 'not bound' };
-    const mismatch = originalMatches(core, p.prepared);
-    if (mismatch) return { path, status: 'error', error: mismatch };
-    const recorded = catalog.find((l) => isRecordedLayer(l, p.prepared.machine, old));
-    if (!recorded) return { path, status: 'error', error: `the recorded layer ${old.layerName} revision ${old.revision} is not in the catalog` };
-    const target = kernel ?? old.targetKernel;
-    const selected = selectLayer(catalog, { machine: recorded.machine, machineName: recorded.machineName, class: recorded.class, endian: recorded.endian, abi: p.prepared.abi }, target);
-    if (!selected.ok) return { path, status: 'error', error: selected.reason };
-    if (selected.layer.path !== recorded.path) {
-      return { path, status: 'error', error: `bound to ${old.layerName} revision ${old.revision}, but the rule now selects ${selected.layer.name} revision ${selected.layer.revision} (${selected.layer.path})` };
-    }
-    const again = bindLoaded(core, p.prepared.originalLength, recorded, old.targetKernel);
-    if (!again.ok) return { path, status: 'error', error: again.error };
-    if (!sha256(again.output).equals(asFound)) return { path, status: 'error', error: 'the file differs from a fresh binding of its original with the recorded layer' };
-    return { path, status: 'verified', abi: p.prepared.abi, layer: old.layerName };
+    return verifyLoaded(core, core.loadFile(file), path, catalog, kernel);
   } catch (error) {
     return { path, status: 'error', error: `cannot read: ${(error as Error).message}` };
   }
+}
+
+/** verifyFile for a file already loaded into the core (from disk, or a tar entry). */
+export function verifyLoaded(core: Core, length: number, path: string, catalog: readonly Layer[], kernel: number | null): FileOutcome {
+  const asFound = sha256(core.inputBytes(length));
+  const p = core.prepare(length);
+  if (!p.ok) return { path, status: 'error', error: p.error };
+  const old = p.prepared.old;
+  if (!old) return { path, status: 'error', error: 'not bound' };
+  const mismatch = originalMatches(core, p.prepared);
+  if (mismatch) return { path, status: 'error', error: mismatch };
+  const recorded = catalog.find((l) => isRecordedLayer(l, p.prepared.machine, old));
+  if (!recorded) return { path, status: 'error', error: `the recorded layer ${old.layerName} revision ${old.revision} is not in the catalog` };
+  const target = kernel ?? old.targetKernel;
+  const selected = selectLayer(catalog, { machine: recorded.machine, machineName: recorded.machineName, class: recorded.class, endian: recorded.endian, abi: p.prepared.abi }, target);
+  if (!selected.ok) return { path, status: 'error', error: selected.reason };
+  if (selected.layer.path !== recorded.path) {
+    return { path, status: 'error', error: `bound to ${old.layerName} revision ${old.revision}, but the rule now selects ${selected.layer.name} revision ${selected.layer.revision} (${selected.layer.path})` };
+  }
+  const again = bindLoaded(core, p.prepared.originalLength, recorded, old.targetKernel);
+  if (!again.ok) return { path, status: 'error', error: again.error };
+  if (!sha256(again.output).equals(asFound)) return { path, status: 'error', error: 'the file differs from a fresh binding of its original with the recorded layer' };
+  return { path, status: 'verified', abi: p.prepared.abi, layer: old.layerName };
 }

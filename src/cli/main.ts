@@ -131,8 +131,9 @@ export async function main(argv: string[]): Promise<number> {
       const progress = await Progress.forTerminal();
       // Without --kernel, each file is checked against the kernel its bind record names.
       const kernel = opts.kernel ?? 'recorded';
-      if (isTar(await imageKind(image))) throw new UsageError(`${image}: verify reads directory images and files (tarballs are not supported yet)`);
-      const r = await verifyImage(image, { kernel, layerDirs: opts.layers, threads: opts.threads, timers, progress });
+      const r = isTar(await imageKind(image))
+        ? { command: 'verify' as const, ...(await runTar(image, { op: 'verify', kernel, layerDirs: opts.layers, output: null, threads: opts.threads, timers, progress })) }
+        : await verifyImage(image, { kernel, layerDirs: opts.layers, threads: opts.threads, timers, progress });
       progress.stop();
       await finish(reportJson(r.plan, r.outcomes, 'verify'), formatRewrite(r), opts, timers, r.outcomes.some((x) => x.status === 'error'));
     });

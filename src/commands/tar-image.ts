@@ -21,7 +21,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { packDirectory, extractInto } from '../image/tar/gnu-tar.js';
 
 export interface TarRunOptions {
-  op: 'scan' | 'bind' | 'unbind';
+  op: 'scan' | 'bind' | 'unbind' | 'verify';
   kernel: string | null;
   layerDirs: readonly string[];
   output: string | null;
@@ -74,7 +74,7 @@ function tarSource(image: string): { input: string; source?: NodeJS.ReadableStre
 }
 
 export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
-  if (o.op !== 'scan' && o.output === null) throw new UsageError(`${image}: say where the result goes: -o <dir, file.tar or file.tar.gz>`);
+  if ((o.op === 'bind' || o.op === 'unbind') && o.output === null) throw new UsageError(`${image}: say where the result goes: -o <dir, file.tar or file.tar.gz>`);
   for (const d of o.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
   const pool = new WorkerPool(o.threads);
   try {
@@ -93,14 +93,14 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
       },
     }));
     await first.done;
-    const { kernel, kernelText } = resolveKernel(o.op === 'unbind' ? null : o.kernel, image, firstTree);
+    const { kernel, kernelText } = resolveKernel(o.op === 'unbind' || o.kernel === 'recorded' ? null : o.kernel, image, firstTree);
     const catalog = [...loadCatalog(core, o.layerDirs), ...imageLayers];
 
     const results: EntryResult[] = [];
     const texts = new Map<string, string>();
     o.progress.update(`${o.op === 'scan' ? 'reading' : `${o.op}ing`} ${image}`);
     const main = tarSource(image);
-    const target = o.op === 'scan' || o.output === null ? null : streamTarget(o.output);
+    const target = o.op === 'scan' || o.op === 'verify' || o.output === null ? null : streamTarget(o.output);
     const tree = await o.timers.time(o.op, () => tarPass({
       ...main,
       output: target ? target.output : null,
