@@ -1,14 +1,16 @@
 // Binding, unbinding and verifying one client file with a core instance: what a worker does for
 // each file of a batch. The core does the byte work; this orchestrates and hashes.
 import { createHash } from 'node:crypto';
-import { lstatSync } from 'node:fs';
 import type { Core } from '../core/core.js';
 import type { PreparedClient } from '../core/bind-record.js';
 import type { Layer } from '../layers/catalog.js';
 import { selectLayer } from '../layers/select.js';
 import { replaceFile, rewriteFile } from '../util/file-writers.js';
 
-/** How a worker writes a result: 'replace' beside-and-rename (a user's tree), 'rewrite' in place (a private copy). */
+/**
+ * How a worker writes a result: 'replace' beside-and-rename (a user's tree), 'rewrite' in place
+ * (a private copy; the caller then restores attributes with copyAttributes).
+ */
 export type WriteMode = 'replace' | 'rewrite';
 
 const writers = { replace: replaceFile, rewrite: rewriteFile };
@@ -102,12 +104,11 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
 
 export function bindFile(core: Core, entry: BindPlanEntry, mode: WriteMode, output = entry.file): FileOutcome {
   try {
-    const stats = lstatSync(entry.file);
     const length = core.loadFile(entry.file);
     const r = bindLoaded(core, length, entry.layer, entry.targetKernel, () => core.loadFile(entry.file));
     if (!r.ok) return { path: entry.path, status: 'error', error: r.error };
     if (r.sameAsBefore && output === entry.file) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
-    writers[output === entry.file ? mode : 'replace'](output, r.output, stats);
+    writers[output === entry.file ? mode : 'replace'](output, r.output);
     return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name };
   } catch (error) {
     return { path: entry.path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };
@@ -116,14 +117,13 @@ export function bindFile(core: Core, entry: BindPlanEntry, mode: WriteMode, outp
 
 export function unbindFile(core: Core, file: string, path: string, mode: WriteMode): FileOutcome {
   try {
-    const stats = lstatSync(file);
     const length = core.loadFile(file);
     const p = core.prepare(length);
     if (!p.ok) return { path, status: 'error', error: p.error };
     if (!p.prepared.old) return { path, status: 'not-bound' };
     const mismatch = originalMatches(core, p.prepared);
     if (mismatch) return { path, status: 'error', error: mismatch };
-    writers[mode](file, core.inputBytes(p.prepared.originalLength), stats);
+    writers[mode](file, core.inputBytes(p.prepared.originalLength));
     return { path, status: 'unbound', abi: p.prepared.abi, layer: p.prepared.old.layerName };
   } catch (error) {
     return { path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };

@@ -6,6 +6,7 @@ import { makePlan, type Plan } from './plan.js';
 import { prepareOutput, type OutputTarget } from '../image/output-target.js';
 import { WorkerPool } from '../pool/pool.js';
 import type { FileOutcome, WriteMode } from '../bind/file-operations.js';
+import { copyAttributes, copyFileAttributes, restoreTimes } from '../util/file-writers.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 
@@ -106,9 +107,30 @@ async function rewriteClients(
       const { jobs, refused } = choose(plan);
       const located = jobs.map((j) => ({ ...j, path: plan.single ? basename(target.work) : j.path }));
       const groups = groupByInode(root, located);
+      // Renaming over a file changes its directory's times: note them to put them back.
+      const directories = new Map<string, { atime: bigint; mtime: bigint }>();
+      if (mode === 'replace') {
+        for (const j of located) {
+          const dir = join(root, dirname(j.path));
+          if (!directories.has(dir)) {
+            const st = lstatSync(dir, { bigint: true });
+            directories.set(dir, { atime: st.atimeNs, mtime: st.mtimeNs });
+          }
+        }
+      }
       o.progress.update(`rewriting ${groups.size} files`);
       const outcomes = await o.timers.time('rewrite', () => run(pool, plan, root, mode, located.filter((j) => groups.has(j.path))));
       const all = followHardlinks(root, mode, groups, outcomes);
+      await o.timers.time('attributes', () => {
+        if (mode === 'replace') {
+          for (const [dir, t] of directories) restoreTimes(dir, t.atime, t.mtime);
+          return;
+        }
+        // Writing disturbed timestamps and dropped security.capability; the input still has them.
+        const rewritten = outcomes.filter((x) => x.status === 'bound' || x.status === 'unbound').map((x) => x.path);
+        if (plan.single) for (const _ of rewritten) copyFileAttributes(image, target.work);
+        else copyAttributes(image, root, rewritten);
+      });
       if (plan.single) for (const out of all) out.path = plan.clients[0]!.path;
       const result = [...all, ...refused];
       finish(target, plan.single, result);

@@ -1,20 +1,23 @@
-// Two ways to give a file new contents while keeping everything else about it.
+// Two ways to give files new contents while keeping everything else about them. Node has no
+// API for extended attributes and sets timestamps only to the microsecond, so attributes are
+// copied with coreutils' `cp --attributes-only --preserve=all` (mode with setuid/setgid, owner,
+// nanosecond timestamps, xattrs). That copy comes after the new contents are written: the kernel
+// drops `security.capability` whenever a file is written or changes owner.
 //
-// `replaceFile` (in-place rewrites of a user's tree): writes the new contents beside the file and
-// renames over it, so a reader — or a kill at any moment — sees the old file or the new one, never
-// half of one. The new inode gets the old one's mode (setuid/setgid/sticky included), owner,
-// timestamps and extended attributes (security.capability above all). Node has no xattr API, so
-// they are copied with coreutils' `cp --attributes-only --preserve=xattr`, once per rewritten file.
+// `replaceFile` (in-place rewrites of a user's tree): writes the new contents beside the file,
+// copies the old file's attributes onto it, and renames it over the old one, so a reader — or a
+// kill at any moment — sees the old file or the new one, never half of one.
 //
 // `rewriteFile` (files of a private copy that is renamed into place as a whole): overwrites the
-// same inode, so hardlinks and xattrs stay by construction, then puts back mode and timestamps.
+// same inode, so hardlinks stay by construction; `copyAttributes` then puts back, in one `cp` per
+// directory, what the write disturbed, from the untouched input.
 import { spawnSync } from 'node:child_process';
-import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
 
-/** Temporary files are named `.<name>.syslayer-<pid>-<n>`; a later run removes leftovers (TEMPORARY_NAME). */
+/** Temporary files are named `.<name>.syslayer-<pid>-<n>`; a later run removes leftovers. */
 export const TEMPORARY_NAME = /^\..+\.syslayer-\d+-\d+$/;
 
 function writeAll(fd: number, bytes: Uint8Array): void {
@@ -22,22 +25,18 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
-function restoreAttributes(fd: number, like: Stats): void {
-  // chown first: it clears setuid/setgid, which chmod then puts back.
-  if (process.getuid?.() === 0) fchownSync(fd, like.uid, like.gid);
-  fchmodSync(fd, like.mode & 0o7777);
-  futimesSync(fd, like.atime, like.mtime);
+function cpAttributes(args: string[]): void {
+  const r = spawnSync('cp', ['--attributes-only', '--preserve=all', '--no-dereference', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot copy file attributes: ${r.stderr.trim() || r.error?.message}`);
 }
 
-export function replaceFile(path: string, bytes: Uint8Array, like: Stats): void {
+export function replaceFile(path: string, bytes: Uint8Array): void {
   const temp = join(dirname(path), `.${basename(path)}.syslayer-${process.pid}-${counter++}`);
   const fd = openSync(temp, 'wx', 0o600);
   try {
     writeAll(fd, bytes);
-    const xattrs = spawnSync('cp', ['--attributes-only', '--preserve=xattr', '--no-dereference', '--', path, temp], { encoding: 'utf8' });
-    if (xattrs.status !== 0) throw new Error(`cannot copy extended attributes: ${xattrs.stderr.trim()}`);
-    restoreAttributes(fd, like);
     closeSync(fd);
+    cpAttributes(['--', path, temp]);
     renameSync(temp, path);
   } catch (error) {
     try { closeSync(fd); } catch { /* already closed */ }
@@ -46,13 +45,38 @@ export function replaceFile(path: string, bytes: Uint8Array, like: Stats): void 
   }
 }
 
-export function rewriteFile(path: string, bytes: Uint8Array, like: Stats): void {
+export function rewriteFile(path: string, bytes: Uint8Array): void {
   const fd = openSync(path, 'r+');
   try {
     writeAll(fd, bytes);
     ftruncateSync(fd, bytes.length);
-    restoreAttributes(fd, like);
   } finally {
     closeSync(fd);
+  }
+}
+
+export function copyFileAttributes(from: string, to: string): void {
+  cpAttributes(['--', from, to]);
+}
+
+/** Copies the attributes of `from/<path>` onto `to/<path>` for each path, one `cp` per directory. */
+export function copyAttributes(from: string, to: string, paths: readonly string[]): void {
+  const byDirectory = new Map<string, string[]>();
+  for (const p of paths) {
+    const list = byDirectory.get(dirname(p)) ?? [];
+    list.push(join(from, p));
+    byDirectory.set(dirname(p), list);
+  }
+  for (const [dir, sources] of byDirectory) {
+    for (let i = 0; i < sources.length; i += 500) cpAttributes(['-t', join(to, dir), '--', ...sources.slice(i, i + 500)]);
+  }
+}
+
+/** Puts back directory timestamps (nanoseconds) that renaming entries in them changed. */
+export function restoreTimes(path: string, atime: bigint, mtime: bigint): void {
+  const at = (ns: bigint) => `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+  for (const [flag, ns] of [['-a', atime], ['-m', mtime]] as const) {
+    const r = spawnSync('touch', ['-h', '-c', flag, '-d', at(ns), '--', path], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cannot restore the times of ${path}: ${r.stderr.trim()}`);
   }
 }
