@@ -1,6 +1,6 @@
 // `syslayer bind`, `unbind` and `verify` over a directory image or one file: plan (scan and
 // select) in the main thread, then the clients go to the worker pool in batches.
-import { linkSync, lstatSync, renameSync, rmSync } from 'node:fs';
+import { linkSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { makePlan, type Plan } from './plan.js';
 import { prepareOutput, type OutputTarget } from '../image/output-target.js';
@@ -77,16 +77,49 @@ function followHardlinks(root: string, mode: WriteMode, groups: Map<string, stri
   for (const outcome of outcomes) {
     all.push(outcome);
     for (const alias of (groups.get(outcome.path) ?? []).slice(1)) {
-      if (mode === 'replace' && (outcome.status === 'bound' || outcome.status === 'unbound')) {
-        const temp = join(root, dirname(alias), `.${basename(alias)}.syslayer-${process.pid}-0`);
-        rmSync(temp, { force: true });
-        linkSync(join(root, outcome.path), temp);
-        renameSync(temp, join(root, alias));
-      }
+      if (mode === 'replace' && (outcome.status === 'bound' || outcome.status === 'unbound')) relink(root, outcome.path, alias);
       all.push({ ...outcome, path: alias });
     }
   }
   return all;
+}
+
+/**
+ * In place, the names of a hardlinked client are replaced one after the other, so a kill between
+ * them would leave the names on different inodes for good. A journal of the groups, written
+ * before and removed after, lets the next run join them again: the leader (replaced first) is
+ * linked over the other names. Its name matches the temporary-file pattern, so scans skip it.
+ */
+const JOURNAL = /^\.hardlinks\.syslayer-\d+-0$/;
+
+function writeJournal(root: string, groups: Map<string, string[]>): string | null {
+  const linked = [...groups.values()].filter((names) => names.length > 1);
+  if (linked.length === 0) return null;
+  const path = join(root, `.hardlinks.syslayer-${process.pid}-0`);
+  writeFileSync(path, JSON.stringify(linked), { flush: true });
+  return path;
+}
+
+function healFromJournals(root: string, leftovers: readonly string[]): void {
+  for (const leftover of leftovers.filter((p) => JOURNAL.test(basename(p)))) {
+    let groups: string[][];
+    try {
+      groups = JSON.parse(readFileSync(join(root, leftover), 'utf8')) as string[][];
+    } catch {
+      continue; // cut short by the kill before anything was replaced
+    }
+    for (const [leader, ...aliases] of groups) {
+      for (const alias of aliases) relink(root, leader!, alias);
+    }
+  }
+}
+
+/** Makes `alias` another name of `leader`'s inode (link beside, rename over). */
+function relink(root: string, leader: string, alias: string): void {
+  const temp = join(root, dirname(alias), `.${basename(alias)}.syslayer-${process.pid}-0`);
+  rmSync(temp, { force: true });
+  linkSync(join(root, leader), temp);
+  renameSync(temp, join(root, alias));
 }
 
 /** Plans, prepares the output, rewrites the chosen clients with `run`, and commits. */
@@ -101,6 +134,7 @@ async function rewriteClients(
     const target = await o.timers.time('copy', () => prepareOutput(image, plan.single, o.output, o.inPlace));
     try {
       const root = plan.single ? dirname(target.work) : target.work;
+      healFromJournals(root, plan.scan.leftovers ?? []);
       for (const leftover of plan.scan.leftovers ?? []) rmSync(join(root, leftover), { force: true });
       // -o rewrites a private copy, renamed into place as a whole: files can be overwritten in place.
       const mode: WriteMode = o.inPlace ? 'replace' : 'rewrite';
@@ -110,7 +144,8 @@ async function rewriteClients(
       // Renaming over a file changes its directory's times: note them to put them back.
       const directories = new Map<string, { atime: bigint; mtime: bigint }>();
       if (mode === 'replace') {
-        for (const j of located) {
+        // The root too: the hardlink journal is written there.
+        for (const j of [{ path: 'journal' }, ...located]) {
           const dir = join(root, dirname(j.path));
           if (!directories.has(dir)) {
             const st = lstatSync(dir, { bigint: true });
@@ -119,8 +154,10 @@ async function rewriteClients(
         }
       }
       o.progress.update(`rewriting ${groups.size} files`);
+      const journal = mode === 'replace' ? writeJournal(root, groups) : null;
       const outcomes = await o.timers.time('rewrite', () => run(pool, plan, root, mode, located.filter((j) => groups.has(j.path))));
       const all = followHardlinks(root, mode, groups, outcomes);
+      if (journal) rmSync(journal, { force: true });
       await o.timers.time('attributes', () => {
         if (mode === 'replace') {
           for (const [dir, t] of directories) restoreTimes(dir, t.atime, t.mtime);
