@@ -40,7 +40,7 @@ const CLIENTS = new Set([
   'usr/bin/démo-ünïcode',
 ]);
 /** Temporaries a rewrite may make beside a file (src/util/write-beside.ts) or an output. */
-const TEMPORARY = /\.syslayer-\d+-\d+$|\.syslayer-tmp-\d+/;
+const TEMPORARY = /\.syslayer-\d+-(\d+|link|journal)$|\.syslayer-tmp-\d+/;
 
 let input: Snapshot;
 const target = join(work, 'target.txt');

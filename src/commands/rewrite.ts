@@ -90,12 +90,12 @@ function followHardlinks(root: string, mode: WriteMode, groups: Map<string, stri
  * before and removed after, lets the next run join them again: the leader (replaced first) is
  * linked over the other names. Its name matches the temporary-file pattern, so scans skip it.
  */
-const JOURNAL = /^\.hardlinks\.syslayer-\d+-0$/;
+const JOURNAL = /^\.hardlinks\.syslayer-\d+-journal$/;
 
 function writeJournal(root: string, groups: Map<string, string[]>): string | null {
   const linked = [...groups.values()].filter((names) => names.length > 1);
   if (linked.length === 0) return null;
-  const path = join(root, `.hardlinks.syslayer-${process.pid}-0`);
+  const path = join(root, `.hardlinks.syslayer-${process.pid}-journal`);
   writeFileSync(path, JSON.stringify(linked), { flush: true });
   return path;
 }
@@ -116,7 +116,11 @@ function healFromJournals(root: string, leftovers: readonly string[]): void {
 
 /** Makes `alias` another name of `leader`'s inode (link beside, rename over). */
 function relink(root: string, leader: string, alias: string): void {
-  const temp = join(root, dirname(alias), `.${basename(alias)}.syslayer-${process.pid}-0`);
+  const a = lstatSync(join(root, leader));
+  const b = lstatSync(join(root, alias), { throwIfNoEntry: false });
+  // rename(2) between two names of one inode does nothing and would leave the temporary name.
+  if (b && a.dev === b.dev && a.ino === b.ino) return;
+  const temp = join(root, dirname(alias), `.${basename(alias)}.syslayer-${process.pid}-link`);
   rmSync(temp, { force: true });
   linkSync(join(root, leader), temp);
   renameSync(temp, join(root, alias));

@@ -17,8 +17,8 @@ import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
 
-/** Temporary files are named `.<name>.syslayer-<pid>-<n>`; a later run removes leftovers. */
-export const TEMPORARY_NAME = /^\..+\.syslayer-\d+-\d+$/;
+/** Temporary names: `.<name>.syslayer-<pid>-<n|link|journal>`; a later run removes leftovers. */
+export const TEMPORARY_NAME = /^\..+\.syslayer-\d+-(\d+|link|journal)$/;
 
 function writeAll(fd: number, bytes: Uint8Array): void {
   let at = 0;
