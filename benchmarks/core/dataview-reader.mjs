@@ -10,12 +10,12 @@
 // section headers), the `.syslayer` section found by name, its reservation described, and the
 // binder's refusal checks for an unbound client. Error messages are the core's, word for word.
 //
-// Numbers: 64-bit fields are read as JavaScript numbers (hi * 2^32 + lo), exact below 2^53. Every
-// bounds decision stays right above that (such a value is larger than any file), but a value of
-// 2^53 or more printed in an error message can differ from the core's exact u64 in its low bits,
-// and u64 wrap-around in sums of such values is not reproduced. Values that are reported as facts
-// (e_entry, the reservation's addresses and sizes) and the relocation checks of the refusal are
-// read exactly (two u32 halves or BigInt), so facts never differ.
+// Numbers: 64-bit fields are read as JavaScript numbers (hi * 2^32 + lo), exact below 2^53. A
+// bounds decision stays right above that (such a value is larger than any file). Where the core
+// adds or subtracts u64 values that may be that large (DT_STRTAB through PT_LOAD, a section name
+// table past 2^53), this reader notices and redoes that step exactly with BigInt; values reported
+// as facts (e_entry, the reservation) and header fields printed in error messages are read exactly
+// too (two u32 halves or BigInt), so results, error messages included, match the core's.
 import { EM_TABLE, ELFOSABI_TABLE, SHF_TABLE, PF_TABLE } from '../../dist/src/elf/generated/elf.js';
 import { nameOf, flagNames } from '../../dist/src/elf/names.js';
 import { RESERVATION_BITS } from '../../dist/src/core/generated/scan-record.js';
@@ -37,7 +37,9 @@ const RES_NO_SEGMENT = 1, RES_SHARED_SEGMENT = 2, RES_WRITABLE = 4, RES_NOT_EXEC
   RES_MISALIGNED = 32, RES_SIZE_NOT_PAGES = 64, RES_BAD_TYPE = 128, RES_FILE_BYTES_WHILE_NOBITS = 256;
 const MIN_PAGE = 4096n;
 const TWO32 = 4294967296;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const MASK64 = (1n << 64n) - 1n;
+const TWO63 = 1n << 63n;
 
 // Field offsets per class (gABI figures 4-3, 5-1, 4-8), as in assembly/elf/layout.ts.
 const L32 = {
@@ -156,7 +158,7 @@ function sectionFits(i) {
   const off = shOffset(i);
   const size = shSize(i);
   if (fits(off, size)) return true;
-  return fail(`section header ${i}: sh_offset ${hex(off)} + sh_size ${hex(size)} is past end of file (${hex(fileLen)})`,
+  return fail(`section header ${i}: sh_offset ${hexWord(sh(i) + L.sh_offset)} + sh_size ${hexWord(sh(i) + L.sh_size)} is past end of file (${hex(fileLen)})`,
     sh(i) + L.sh_offset);
 }
 
@@ -166,12 +168,24 @@ function sectionNameOffset(i) {
   const name = shName(i);
   const size = shSize(table);
   if (name >= size) {
-    fail(`section header ${i}: sh_name ${hex(name)} is past the end of the section name table (${hex(size)} bytes)`,
+    fail(`section header ${i}: sh_name ${hex(name)} is past the end of the section name table (${hexWord(sh(table) + L.sh_size)} bytes)`,
       sh(i) + L.sh_name);
     return -1;
   }
-  const start = shOffset(table) + name;
-  if (cstrlen(start, shOffset(table) + size) < 0) {
+  let start = shOffset(table) + name;
+  let end = shOffset(table) + size;
+  if (end > MAX_SAFE) {
+    // Only a SHT_NOBITS name table gets here (any other was checked against the file): u64 sums.
+    const base = bigWord(sh(table) + L.sh_offset);
+    const startB = (base + BigInt(name)) & MASK64;
+    end = Number((base + bigWord(sh(table) + L.sh_size)) & MASK64);
+    if (startB > BigInt(fileLen)) {
+      fail(`section header ${i}: name at ${hex(startB)} runs past the end of the section name table`, Number(startB));
+      return -1;
+    }
+    start = Number(startB);
+  }
+  if (cstrlen(start, end) < 0) {
     fail(`section header ${i}: name at ${hex(start)} runs past the end of the section name table`, start);
     return -1;
   }
@@ -215,12 +229,13 @@ function openSections() {
     return fail(`e_shentsize is ${shentsize}, smaller than a section header (${L.shentsize} bytes)`, L.e_shentsize);
   }
   if (!fits(shoff, shentsize)) {
-    return fail(`section headers at e_shoff ${hex(shoff)} are past end of file (${hex(fileLen)})`, L.e_shoff);
+    return fail(`section headers at e_shoff ${hexWord(L.e_shoff)} are past end of file (${hex(fileLen)})`, L.e_shoff);
   }
   let count = e_shnum;
   if (e_shnum === 0) count = word(shoff + L.sh_size);
   if (count > fileLen || !fits(shoff, count * shentsize)) {
-    return fail(`section headers at e_shoff ${hex(shoff)}: ${count} * ${shentsize} bytes are past end of file (${hex(fileLen)})`,
+    const exact = e_shnum === 0 ? bigWord(shoff + L.sh_size) : count;
+    return fail(`section headers at e_shoff ${hexWord(L.e_shoff)}: ${exact} * ${shentsize} bytes are past end of file (${hex(fileLen)})`,
       e_shnum === 0 ? shoff + L.sh_size : L.e_shnum);
   }
   shnum = count;
@@ -246,20 +261,28 @@ function openProgramHeaders() {
     return fail(`e_phentsize is ${phentsize}, smaller than a program header (${L.phentsize} bytes)`, L.e_phentsize);
   }
   if (!fits(phoff, count * phentsize)) {
-    return fail(`program headers at e_phoff ${hex(phoff)}: ${count} * ${phentsize} bytes are past end of file (${hex(fileLen)})`,
+    return fail(`program headers at e_phoff ${hexWord(L.e_phoff)}: ${count} * ${phentsize} bytes are past end of file (${hex(fileLen)})`,
       L.e_phoff);
   }
   phnum = count;
   return true;
 }
 
-/** File offset of virtual address `addr` through the PT_LOAD that maps it, or -1. */
+/**
+ * File offset of virtual address `addr` through the PT_LOAD that maps it, or -1; -2 when a value
+ * of 2^53 or more takes part (the caller then asks addressToOffsetBig).
+ */
 function addressToOffset(addr, size) {
+  if (addr > MAX_SAFE || size > MAX_SAFE) return -2;
   for (let i = 0; i < phnum; i++) {
     if (phType(i) !== PT_LOAD) continue;
     const vaddr = phVaddr(i);
     const filesz = phFilesz(i);
-    if (addr >= vaddr && addr - vaddr <= filesz && size <= filesz - (addr - vaddr)) return phOffset(i) + (addr - vaddr);
+    if (vaddr > MAX_SAFE || filesz > MAX_SAFE) return -2;
+    if (addr >= vaddr && addr - vaddr <= filesz && size <= filesz - (addr - vaddr)) {
+      const off = phOffset(i) + (addr - vaddr);
+      return off > MAX_SAFE ? -2 : off;
+    }
   }
   return -1;
 }
@@ -272,7 +295,8 @@ function addressToOffsetBig(addr, size) {
     if (addr >= vaddr && addr - vaddr <= filesz && size <= filesz - (addr - vaddr)) {
       const start = bigWord(ph(i) + L.p_offset);
       const off = (start + (addr - vaddr)) & MASK64;
-      return off < start ? -1n : off;
+      // The core returns the offset as an i64: one of 2^63 or more reads as "not found" there too.
+      return off < start || off >= TWO63 ? -1n : off;
     }
   }
   return -1n;
@@ -287,7 +311,7 @@ function scanInterpreter() {
     const off = phOffset(i);
     const size = phFilesz(i);
     if (!fits(off, size)) {
-      return fail(`program header ${i} (PT_INTERP): p_offset ${hex(off)} + p_filesz ${hex(size)} is past end of file (${hex(fileLen)})`,
+      return fail(`program header ${i} (PT_INTERP): p_offset ${hexWord(ph(i) + L.p_offset)} + p_filesz ${hexWord(ph(i) + L.p_filesz)} is past end of file (${hex(fileLen)})`,
         ph(i) + L.p_offset);
     }
     let len = cstrlen(off, off + size);
@@ -300,9 +324,9 @@ function scanInterpreter() {
 }
 
 // ---- PT_DYNAMIC (assembly/elf/dynamic.ts) ----------------------------------------------------------------
-// Values are numbers; -1 means absent. A value of all ones is absent too, as in the core (ABSENT is
-// u64 max there). Relocation table entries keep the file offset of their value (-1 when absent) so
-// the refusal checks can read them exactly.
+// Entries are kept as the file offset of their value (-1 when absent), read when used: exactly in
+// messages and in the refusal's relocation checks. A value of all ones is absent too, as in the
+// core (ABSENT is u64 max there). flags and flags1 are values (their low 32 bits), -1 when absent.
 class DynamicInfo {
   constructor() { this.needed = []; this.reset(); }
   reset() {
@@ -314,10 +338,11 @@ class DynamicInfo {
     this.rela = -1; this.relasz = -1; this.rel = -1; this.relsz = -1;
     this.jmprel = -1; this.pltrelsz = -1; this.pltrel = -1; this.relr = -1; this.relrsz = -1;
   }
-  /** A string-table index to its file offset, or -1 after recording an error. Length in strLen. */
-  string(index, what) {
+  /** The string whose index is at `pos` to its file offset, or -1 after recording an error. Length in strLen. */
+  string(pos, what) {
+    const index = word(pos);
     if (index >= this.strtabSize) {
-      fail(`${what} string index ${hex(index)} is past DT_STRSZ ${hex(this.strtabSize)}`, this.dynOffset);
+      fail(`${what} string index ${hexWord(pos)} is past DT_STRSZ ${hex(this.strtabSize)}`, this.dynOffset);
       return -1;
     }
     const start = this.strtabOffset + index;
@@ -342,7 +367,7 @@ function readDynamic(out) {
   const off = phOffset(seg);
   const size = phFilesz(seg);
   if (!fits(off, size)) {
-    return fail(`program header ${seg} (PT_DYNAMIC): p_offset ${hex(off)} + p_filesz ${hex(size)} is past end of file (${hex(fileLen)})`,
+    return fail(`program header ${seg} (PT_DYNAMIC): p_offset ${hexWord(ph(seg) + L.p_offset)} + p_filesz ${hexWord(ph(seg) + L.p_filesz)} is past end of file (${hex(fileLen)})`,
       ph(seg) + L.p_offset);
   }
   out.present = true;
@@ -350,7 +375,7 @@ function readDynamic(out) {
   const entsize = L.dynsize;
   const count = Math.floor(size / entsize);
   const half = L.addrSize;
-  let strtab = -1, strsz = -1;
+  let strtabPos = -1, strszPos = -1;
   let terminated = false;
   for (let k = 0; k < count; k++) {
     const p = off + k * entsize;
@@ -366,12 +391,12 @@ function readDynamic(out) {
     if (t === DT_NULL) { terminated = true; break; }
     const v = p + half;
     switch (t) {
-      case DT_NEEDED: out.needed.push(word(v)); break;
-      case DT_STRTAB: if (!isAllOnes(v)) strtab = word(v); else strtab = -1; break;
-      case DT_STRSZ: if (!isAllOnes(v)) strsz = word(v); else strsz = -1; break;
-      case DT_SONAME: out.soname = isAllOnes(v) ? -1 : word(v); break;
-      case DT_RPATH: out.rpath = isAllOnes(v) ? -1 : word(v); break;
-      case DT_RUNPATH: out.runpath = isAllOnes(v) ? -1 : word(v); break;
+      case DT_NEEDED: out.needed.push(v); break;
+      case DT_STRTAB: strtabPos = isAllOnes(v) ? -1 : v; break;
+      case DT_STRSZ: strszPos = isAllOnes(v) ? -1 : v; break;
+      case DT_SONAME: out.soname = isAllOnes(v) ? -1 : v; break;
+      case DT_RPATH: out.rpath = isAllOnes(v) ? -1 : v; break;
+      case DT_RUNPATH: out.runpath = isAllOnes(v) ? -1 : v; break;
       case DT_FLAGS: out.flags = isAllOnes(v) ? -1 : dv.getUint32(is64 && !le ? v + 4 : v, le); break;
       case DT_FLAGS_1: out.flags1 = isAllOnes(v) ? -1 : dv.getUint32(is64 && !le ? v + 4 : v, le); break;
       case DT_RELA: out.rela = v; break;
@@ -388,10 +413,23 @@ function readDynamic(out) {
   if (!terminated) return fail(`dynamic section at ${hex(off)}: no DT_NULL among its ${count} entries`, off);
   const usesStrings = out.needed.length > 0 || out.soname !== -1 || out.rpath !== -1 || out.runpath !== -1;
   if (!usesStrings) return true;
-  if (strtab === -1 || strsz === -1) {
+  if (strtabPos === -1 || strszPos === -1) {
     return fail(`dynamic section at ${hex(off)} names libraries or paths but lacks DT_STRTAB or DT_STRSZ`, off);
   }
-  const strOff = addressToOffset(strtab, strsz);
+  const strtab = word(strtabPos);
+  let strsz = word(strszPos);
+  let strOff = addressToOffset(strtab, strsz);
+  if (strOff === -2) {
+    // A value of 2^53 or more: the core's u64 arithmetic, exactly.
+    const a = bigWord(strtabPos), z = bigWord(strszPos);
+    const o = addressToOffsetBig(a, z);
+    if (o < 0n) return fail(`DT_STRTAB ${hex(a)} + DT_STRSZ ${hex(z)} is not inside the file contents of any PT_LOAD`, off);
+    if (!(o <= BigInt(fileLen) && z <= BigInt(fileLen) - o)) {
+      return fail(`dynamic string table at ${hex(o)} + ${hex(z)} is past end of file (${hex(fileLen)})`, off);
+    }
+    strOff = Number(o);
+    strsz = Number(z);
+  }
   if (strOff < 0) {
     return fail(`DT_STRTAB ${hex(strtab)} + DT_STRSZ ${hex(strsz)} is not inside the file contents of any PT_LOAD`, off);
   }
@@ -452,9 +490,10 @@ function alignUp(v, a) {
   return t - (t % a);
 }
 
-function walkRegion(off, size, align, header, index) {
+// offPos and sizePos: where the header holds off and size, to print them exactly.
+function walkRegion(off, size, align, header, index, offPos, sizePos) {
   if (!fits(off, size)) {
-    return fail(`${header} ${index}: notes at ${hex(off)} + ${hex(size)} are past end of file (${hex(fileLen)})`, off);
+    return fail(`${header} ${index}: notes at ${hexWord(offPos)} + ${hexWord(sizePos)} are past end of file (${hex(fileLen)})`, off);
   }
   const a = align === 8 ? 8 : 4;
   const end = off + size;
@@ -480,13 +519,13 @@ function walkNotes() {
     for (let i = 0; i < shnum; i++) {
       if (shType(i) !== SHT_NOTE) continue;
       if (!sectionFits(i)) return false;
-      if (!walkRegion(shOffset(i), shSize(i), shAddralign(i), 'section header', i)) return false;
+      if (!walkRegion(shOffset(i), shSize(i), shAddralign(i), 'section header', i, sh(i) + L.sh_offset, sh(i) + L.sh_size)) return false;
     }
     return true;
   }
   for (let i = 0; i < phnum; i++) {
     if (phType(i) !== PT_NOTE) continue;
-    if (!walkRegion(phOffset(i), phFilesz(i), phAlign(i), 'program header', i)) return false;
+    if (!walkRegion(phOffset(i), phFilesz(i), phAlign(i), 'program header', i, ph(i) + L.p_offset, ph(i) + L.p_filesz)) return false;
   }
   return true;
 }
@@ -495,7 +534,8 @@ function walkNotes() {
 /** Index of the `.syslayer` section, 0 when there is none, -1 after recording an error. */
 function findReservationSection() {
   if (shstrndx === 0) return 0;
-  const end = shOffset(shstrndx) + shSize(shstrndx);
+  let end = shOffset(shstrndx) + shSize(shstrndx);
+  if (end > MAX_SAFE) end = Number((bigWord(sh(shstrndx) + L.sh_offset) + bigWord(sh(shstrndx) + L.sh_size)) & MASK64);
   for (let i = 1; i < shnum; i++) {
     const name = sectionNameOffset(i);
     if (name < 0) return -1;
@@ -701,9 +741,10 @@ export function readElf(bytes) {
 let soname = null, rpath = null, runpath = null;
 /** @type {string[]} */ let needed = [];
 
-function dynString(index, what) {
-  if (index === -1) return undefined;
-  const at = dyn.string(index, what);
+/** The string whose index is at file offset `pos`: undefined when absent (-1), null after an error. */
+function dynString(pos, what) {
+  if (pos === -1) return undefined;
+  const at = dyn.string(pos, what);
   return at < 0 ? null : utf8(at, strLen);
 }
 
