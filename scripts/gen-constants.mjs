@@ -68,6 +68,8 @@ function generateRecord(kind) {
     ts += `  /** ${f.doc} */\n  ${f.field}: { offset: ${f.offset}, kind: '${f.type}' },\n`;
   }
   ts += '} as const;\n';
+  // The same offsets as plain numbers, for decoders that read fields by static property access.
+  ts += `\nexport const ${name}_AT = {\n${layout.map((f) => `  ${f.field}: ${f.offset},`).join('\n')}\n} as const;\n`;
   for (const [group, names] of Object.entries(spec.flags ?? {})) {
     ts += `\nexport const ${group}_BITS = new Map<number, string>([\n`;
     names.forEach((n, bit) => {

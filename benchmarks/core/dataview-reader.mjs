@@ -531,15 +531,15 @@ function walkNotes() {
 }
 
 // ---- The .syslayer reservation (assembly/elf/reservation.ts), exact: only syslayer files get here --------
-/** Index of the `.syslayer` section, 0 when there is none, -1 after recording an error. */
+/** Index of the `.syslayer` section, 0 when there is none; names out of bounds do not match. */
 function findReservationSection() {
   if (shstrndx === 0) return 0;
-  let end = shOffset(shstrndx) + shSize(shstrndx);
-  if (end > MAX_SAFE) end = Number((bigWord(sh(shstrndx) + L.sh_offset) + bigWord(sh(shstrndx) + L.sh_size)) & MASK64);
+  const start = shOffset(shstrndx);
+  const size = shSize(shstrndx);
   for (let i = 1; i < shnum; i++) {
-    const name = sectionNameOffset(i);
-    if (name < 0) return -1;
-    if (equalsCString(name, end, '.syslayer')) return i;
+    const name = shName(i);
+    if (name >= size || 10 > size - name) continue;
+    if (equalsCString(start + name, start + size, '.syslayer')) return i;
   }
   return 0;
 }

@@ -1,0 +1,856 @@
+#!/usr/bin/env node
+// The benchmark suite of issue 5: syslayer against peers measured in the same run, on the same
+// files, on the same machine. See benchmarks/README.md for what is measured and how to read it.
+//
+//   node benchmarks/run.mjs [--quick] [options]        (npm run bench)
+//
+// Images (built once, cached under $SYSLAYER_CACHE, default ~/.cache/syslayer):
+//   rootfs   the Debian bookworm rootfs of rootfs/build-rootfs.sh
+//   clients  that rootfs plus 2,048 syslayer clients and the reference layers
+//            (clients-image.mjs), as a directory and as a .tar
+//   big tar  the 2.4 GB tarball of tar-memory.mjs (peak memory while binding a 2 GB tarball)
+// Outputs go to the working disk ($SYSLAYER_CACHE/bench-work) and to tmpfs (/dev/shm), each
+// measured separately.
+//
+// No dependencies beyond Node; uses scanelf (pax-utils), readelf (binutils), patchelf, GNU
+// time, GNU tar, cp, xargs.
+
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureClientsImage, defaultCache } from './clients-image.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..');
+const SELF = fileURLToPath(import.meta.url);
+
+// ---------------------------------------------------------------------------------------
+// Child mode: the raw-read baseline (same loop as scan.mjs): walk without following symlinks,
+// read every byte of every regular file once into one 4 MiB buffer; or, given a file, read it.
+// ---------------------------------------------------------------------------------------
+if (process.argv[2] === '--raw-read-child') {
+  const buf = Buffer.allocUnsafe(1 << 22);
+  let files = 0;
+  let bytes = 0;
+  const readAll = (p) => {
+    const fd = fs.openSync(p, 'r');
+    try {
+      for (;;) {
+        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) break;
+        bytes += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    files++;
+  };
+  for (const root of process.argv.slice(3)) {
+    if (fs.lstatSync(root).isFile()) {
+      readAll(root);
+      continue;
+    }
+    const stack = [root];
+    while (stack.length) {
+      const dir = stack.pop();
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = dir + '/' + e.name;
+        if (e.isDirectory()) stack.push(p);
+        else if (e.isFile()) readAll(p);
+      }
+    }
+  }
+  process.stdout.write(`${files} ${bytes}\n`);
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Arguments
+// ---------------------------------------------------------------------------------------
+const USAGE = `usage: node benchmarks/run.mjs [--quick] [options]
+  --quick            one round; the measured syslayer runs carry --perf (no separate --perf
+                     runs); no 2 GB tarball, no spawn-floor row
+  --rounds N         rounds (default 3; --quick: 1)
+  --budget S         stop repeating an item once its measured runs total S seconds (default 10)
+  --locations L      output locations, comma-separated: disk,tmpfs (default both)
+  --only G           groups, comma-separated: rootfs,clients,disk,tmpfs,context
+  --clients N        syslayer clients in the generated image (default 2048)
+  --rootfs DIR       the rootfs image (default: rootfs/build-rootfs.sh's cached rootfs)
+  --big-tar-gb N     size of the tar-memory.mjs tarball (default 2; 0 = skip)
+  --timeout S        kill a command that runs longer than S seconds and stop (default 600)
+  --out FILE         JSON results file (default benchmarks/results/run-<date>.json)
+  --no-write         print the table only
+Environment: SYSLAYER_CACHE (cache root, default ~/.cache/syslayer).
+`;
+const opts = {
+  quick: false, rounds: null, budget: 10, locations: ['disk', 'tmpfs'], only: null, clients: 2048,
+  rootfs: null, bigTarGb: null, timeout: 600, out: null, write: true,
+};
+{
+  const a = process.argv.slice(2);
+  const val = (i, name) => {
+    const v = a[i].includes('=') ? a[i].slice(a[i].indexOf('=') + 1) : a[i + 1];
+    if (v === undefined) bad(`${name} needs a value`);
+    return v;
+  };
+  function bad(m) {
+    process.stderr.write(`${m}\n${USAGE}`);
+    process.exit(2);
+  }
+  for (let i = 0; i < a.length; i++) {
+    const k = a[i].split('=')[0];
+    const eq = a[i].includes('=');
+    const take = () => {
+      const v = val(i, k);
+      if (!eq) i++;
+      return v;
+    };
+    const num = (v, int) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0 || (int && !Number.isInteger(n))) bad(`${k}: bad number ${v}`);
+      return n;
+    };
+    switch (k) {
+      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
+      case '--quick': opts.quick = true; break;
+      case '--rounds': opts.rounds = num(take(), true); if (opts.rounds < 1) bad('--rounds >= 1'); break;
+      case '--budget': opts.budget = num(take()); break;
+      case '--locations': opts.locations = take().split(',').filter(Boolean); break;
+      case '--only': opts.only = take().split(',').filter(Boolean); break;
+      case '--clients': opts.clients = num(take(), true); if (opts.clients < 4) bad('--clients >= 4'); break;
+      case '--rootfs': opts.rootfs = take(); break;
+      case '--big-tar-gb': opts.bigTarGb = num(take()); break;
+      case '--timeout': opts.timeout = num(take()); break;
+      case '--out': opts.out = take(); break;
+      case '--no-write': opts.write = false; break;
+      default: bad(`unknown argument ${a[i]}`);
+    }
+  }
+  for (const l of opts.locations) if (!['disk', 'tmpfs'].includes(l)) bad(`--locations: unknown ${l}`);
+  if (opts.rounds === null) opts.rounds = opts.quick ? 1 : 3;
+  if (opts.bigTarGb === null) opts.bigTarGb = opts.quick ? 0 : 2;
+}
+const wantGroup = (g) => !opts.only || opts.only.includes(g);
+
+const log = (m) => process.stderr.write(`[bench] ${m}\n`);
+function die(m) {
+  log(`error: ${m}`);
+  process.exit(1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Tools and environment
+// ---------------------------------------------------------------------------------------
+function which(cmd) {
+  for (const d of (process.env.PATH || '').split(':')) {
+    const p = path.join(d || '.', cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {}
+  }
+  return null;
+}
+const CLI = path.join(REPO, 'bin', 'syslayer.js');
+if (!fs.existsSync(path.join(REPO, 'build', 'syslayer.wasm')) || !fs.existsSync(path.join(REPO, 'dist')))
+  die('syslayer is not built: run `npm run build` first');
+const TOOLS = Object.fromEntries(['scanelf', 'readelf', 'patchelf', 'xargs', 'tar', 'cp', 'sync', 'true'].map((t) => [t, which(t)]));
+for (const t of ['xargs', 'tar', 'cp']) if (!TOOLS[t]) die(`${t} not found`);
+const GNU_TIME = fs.existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%M', '-o', '/dev/null', 'true']).status === 0
+  ? '/usr/bin/time' : null;
+if (!GNU_TIME) log('note: GNU time (/usr/bin/time) not found: no peak RSS / CPU figures (apt-get install time)');
+for (const [t, pkg] of [['scanelf', 'pax-utils'], ['readelf', 'binutils'], ['patchelf', 'patchelf']])
+  if (!TOOLS[t]) log(`note: ${t} not found: its rows are skipped (apt-get install ${pkg})`);
+
+// The children's environment. NODE_EXTRA_CA_CERTS makes every Node start-up parse a CA bundle
+// (about 0.25 s in this project's sandbox): a property of the shell, not of syslayer, which
+// never uses TLS. It is removed, and the removal is recorded in the JSON.
+const CHILD_ENV = { ...process.env };
+const ENV_REMOVED = ['NODE_EXTRA_CA_CERTS'].filter((k) => k in CHILD_ENV);
+for (const k of ENV_REMOVED) delete CHILD_ENV[k];
+
+const CACHE = path.resolve(defaultCache());
+fs.mkdirSync(CACHE, { recursive: true });
+
+// ---------------------------------------------------------------------------------------
+// Images
+// ---------------------------------------------------------------------------------------
+function rootfsImage() {
+  if (opts.rootfs) return path.resolve(opts.rootfs);
+  const cached = path.join(CACHE, 'rootfs-bookworm');
+  if (fs.existsSync(`${cached}.stamp`) && fs.existsSync(cached)) return cached;
+  const script = path.join(HERE, 'rootfs', 'build-rootfs.sh');
+  log(`no cached rootfs: running ${path.relative(REPO, script)} (needs root and mmdebstrap; a few minutes)`);
+  const r = spawnSync(script, [], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env: { ...process.env, SYSLAYER_CACHE: CACHE } });
+  if (r.status !== 0) die(`${script} failed; pass --rootfs DIR`);
+  return r.stdout.trim().split('\n').pop().trim();
+}
+
+// Count a tree: regular files (symlinks not followed), bytes, ELF files, and the ELF files
+// patchelf can read (ET_EXEC/ET_DYN with a PT_DYNAMIC program header).
+function countTree(root) {
+  const c = { files: 0, bytes: 0, elfFiles: 0, elfBytes: 0, dirs: 0, symlinks: 0, other: 0 };
+  const elf = [];
+  const dynamic = [];
+  const head = Buffer.alloc(64);
+  const stack = [root];
+  while (stack.length) {
+    const dir = stack.pop();
+    c.dirs++;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1))) {
+      const p = dir + '/' + e.name;
+      if (e.isDirectory()) stack.push(p);
+      else if (e.isSymbolicLink()) c.symlinks++;
+      else if (e.isFile()) {
+        const size = fs.lstatSync(p).size;
+        c.files++;
+        c.bytes += size;
+        const fd = fs.openSync(p, 'r');
+        try {
+          const n = fs.readSync(fd, head, 0, 64, 0);
+          if (n < 52 || head.readUInt32BE(0) !== 0x7f454c46) continue;
+          c.elfFiles++;
+          c.elfBytes += size;
+          const rel = path.relative(root, p);
+          elf.push(rel);
+          const is64 = head[4] === 2;
+          const le = head[5] === 1;
+          const u16 = (o) => (le ? head.readUInt16LE(o) : head.readUInt16BE(o));
+          const type = u16(16);
+          if (type !== 2 && type !== 3) continue;
+          const phoff = is64 ? Number(le ? head.readBigUInt64LE(32) : head.readBigUInt64BE(32)) : le ? head.readUInt32LE(28) : head.readUInt32BE(28);
+          const phentsize = u16(is64 ? 54 : 42);
+          const phnum = u16(is64 ? 56 : 44);
+          if (!phoff || !phnum || phoff + phentsize * phnum > size) continue;
+          const ph = Buffer.alloc(phentsize * phnum);
+          fs.readSync(fd, ph, 0, ph.length, phoff);
+          for (let i = 0; i < phnum; i++) {
+            const t = le ? ph.readUInt32LE(i * phentsize) : ph.readUInt32BE(i * phentsize);
+            if (t === 2) {
+              dynamic.push(rel);
+              break;
+            }
+          }
+        } finally {
+          fs.closeSync(fd);
+        }
+      } else c.other++;
+    }
+  }
+  return { ...c, dynamicElfFiles: dynamic.length, elf, dynamic };
+}
+
+// ---------------------------------------------------------------------------------------
+// Running one command: spawned in its own process group under GNU time, stdout piped and
+// drained (counted; the first 4 KiB kept), stderr kept, timed from spawn to exit.
+// ---------------------------------------------------------------------------------------
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'syslayer-bench-'));
+let current = null;
+const cleanups = [];
+function cleanupAll() {
+  for (const f of cleanups.splice(0).reverse()) {
+    try {
+      f();
+    } catch {}
+  }
+}
+function killCurrent() {
+  if (current && current.exitCode === null && current.signalCode === null) {
+    try {
+      process.kill(-current.pid, 'SIGKILL');
+    } catch {}
+  }
+}
+process.on('exit', () => {
+  killCurrent();
+  cleanupAll();
+  fs.rmSync(TMP, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+function run(argv, { cwd = REPO, okStatus = [0] } = {}) {
+  return new Promise((resolve, reject) => {
+    const ru = path.join(TMP, 'rusage');
+    fs.rmSync(ru, { force: true });
+    const [file, args] = GNU_TIME ? [GNU_TIME, ['-f', '%e %M %U %S', '-o', ru, ...argv]] : [argv[0], argv.slice(1)];
+    let outBytes = 0;
+    const head = [];
+    let headLen = 0;
+    const err = [];
+    const t0 = process.hrtime.bigint();
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: CHILD_ENV, cwd, detached: true });
+    current = child;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killCurrent();
+    }, opts.timeout * 1000);
+    child.stdout.on('data', (d) => {
+      outBytes += d.length;
+      if (headLen < 4096) {
+        head.push(d);
+        headLen += d.length;
+      }
+    });
+    child.stderr.on('data', (d) => err.push(d));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      clearTimeout(timer);
+      current = null;
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (timedOut) return reject(new Error(`${argv.join(' ')}: killed after ${opts.timeout} s (--timeout)\n${stderr.slice(-2000)}`));
+      if (signal || !okStatus.includes(code)) return reject(new Error(`${argv.join(' ')}: exit ${signal ?? code}\n${stderr.slice(-2000)}`));
+      let rssKB = null;
+      let cpu = null;
+      try {
+        const last = fs.readFileSync(ru, 'utf8').trim().split('\n').pop().trim().split(/\s+/).map(Number);
+        if (last.length === 4 && last.every(Number.isFinite)) {
+          rssKB = last[1];
+          cpu = last[2] + last[3];
+        }
+      } catch {}
+      resolve({ wall, cpu, rssKB, status: code, outBytes, head: Buffer.concat(head).toString('utf8'), stderr });
+    });
+  });
+}
+
+const rmrf = (p) => fs.rmSync(p, { recursive: true, force: true });
+const sync = () => spawnSync('sync');
+const cpa = (src, dst) => execFileSync('cp', ['-a', src, dst]);
+
+// --perf output: "name   12.3 ms" lines, nested by two-space indentation.
+function parsePerf(stderr) {
+  const root = { name: 'root', ms: null, children: [] };
+  const stack = [{ depth: -1, node: root }];
+  for (const line of stderr.split('\n')) {
+    const m = /^(\s*)(\S(?:.*\S)?)\s+([\d.]+)\s*ms\s*$/.exec(line);
+    if (!m) continue;
+    const depth = m[1].length / 2;
+    const node = { name: m[2], ms: Number(m[3]), children: [] };
+    while (stack.length > 1 && stack[stack.length - 1].depth >= depth) stack.pop();
+    stack[stack.length - 1].node.children.push(node);
+    stack.push({ depth, node });
+  }
+  return root.children.length ? root.children : null;
+}
+function formatPerf(nodes) {
+  const f = (n) => `${n.name} ${Math.round(n.ms)}` + (n.children.length ? ` (${n.children.map(f).join(', ')})` : '');
+  return nodes.map(f).join('; ') + ' ms';
+}
+
+// ---------------------------------------------------------------------------------------
+// Facts about the machine and the code under test (as in scan.mjs)
+// ---------------------------------------------------------------------------------------
+function readFileOr(p, d = '') {
+  try {
+    return fs.readFileSync(p, 'utf8');
+  } catch {
+    return d;
+  }
+}
+function machine() {
+  const cpuinfo = readFileOr('/proc/cpuinfo');
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? null;
+  const memKB = Number(/^MemTotal:\s*(\d+)/m.exec(readFileOr('/proc/meminfo'))?.[1] ?? NaN);
+  const np = spawnSync('nproc', [], { encoding: 'utf8' });
+  return {
+    nproc: np.status === 0 ? Number(np.stdout.trim()) : os.availableParallelism(),
+    cpuModel: model,
+    memTotalBytes: Number.isFinite(memKB) ? memKB * 1024 : os.totalmem(),
+    kernel: `${os.type()} ${os.release()}`,
+    arch: process.arch,
+    hostname: os.hostname(),
+  };
+}
+function memAvailable() {
+  return Number(/^MemAvailable:\s*(\d+)/m.exec(readFileOr('/proc/meminfo'))?.[1] ?? 0) * 1024;
+}
+function gitInfo() {
+  const g = (...a) => spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' });
+  const head = g('rev-parse', 'HEAD');
+  const st = g('status', '--porcelain', '--', 'src', 'assembly', 'workers', 'data', 'bin', 'scripts', 'package.json');
+  return {
+    commit: head.status === 0 ? head.stdout.trim() : null,
+    dirtyCodePaths: st.status === 0 ? st.stdout.split('\n').filter(Boolean) : null,
+  };
+}
+function buildHash() {
+  const h = createHash('sha256');
+  const files = [path.join(REPO, 'build', 'syslayer.wasm')];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && p.endsWith('.js')) files.push(p);
+    }
+  };
+  walk(path.join(REPO, 'dist'));
+  for (const f of files) {
+    h.update(path.relative(REPO, f) + '\0');
+    h.update(fs.readFileSync(f));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+function version(cmd, args) {
+  if (!cmd) return null;
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return ((r.stdout || '') + (r.stderr || '')).split('\n')[0].trim() || null;
+}
+function fsType(p) {
+  const f = spawnSync('findmnt', ['-n', '-o', 'FSTYPE', '-T', p], { encoding: 'utf8' });
+  if (f.status === 0 && f.stdout.trim()) return f.stdout.trim();
+  const r = spawnSync('stat', ['-f', '-c', '%T', p], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+function freeBytes(p) {
+  const s = fs.statfsSync(p);
+  return s.bavail * s.bsize;
+}
+
+// ---------------------------------------------------------------------------------------
+// Set-up
+// ---------------------------------------------------------------------------------------
+const startedAt = new Date();
+const loadBefore = os.loadavg();
+const build0 = buildHash();
+const M = machine();
+log(`cache ${CACHE}; ${M.nproc} cpu, ${(M.memTotalBytes / 2 ** 30).toFixed(1)} GiB; load ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
+if (ENV_REMOVED.length) log(`removed from the children's environment: ${ENV_REMOVED.join(', ')}`);
+if (process.env.NODE_OPTIONS) log(`note: NODE_OPTIONS is set (${process.env.NODE_OPTIONS}) and applies to the Node rows`);
+
+const ROOTFS = rootfsImage();
+if (!fs.statSync(ROOTFS, { throwIfNoEntry: false })?.isDirectory()) die(`not a directory: ${ROOTFS}`);
+const CL = ensureClientsImage({ cache: CACHE, rootfs: ROOTFS, clients: opts.clients, log });
+const CLIENTS = CL.dir;
+const CLIENTS_TAR = CL.tar;
+
+let BIG_TAR = null;
+if (opts.bigTarGb > 0 && (wantGroup('disk') || wantGroup('tmpfs'))) {
+  BIG_TAR = path.join(CACHE, `tar-memory-${opts.bigTarGb}g`, 'in.tar');
+  if (!fs.existsSync(BIG_TAR)) {
+    log(`building the ${opts.bigTarGb} GB tarball with tar-memory.mjs (once; it also binds it once)`);
+    const r = spawnSync(process.execPath, [path.join(HERE, 'tar-memory.mjs'), '--size-gb', String(opts.bigTarGb)], {
+      stdio: ['ignore', 'inherit', 'inherit'], env: { ...CHILD_ENV, SYSLAYER_CACHE: CACHE }, cwd: REPO,
+    });
+    if (r.status !== 0 || !fs.existsSync(BIG_TAR)) die('tar-memory.mjs failed');
+  }
+}
+
+log('counting the trees');
+const treeA = countTree(ROOTFS);
+const treeB = countTree(CLIENTS);
+const clientsBytes = CL.clientPaths.reduce((s, p) => s + fs.lstatSync(path.join(CLIENTS, p)).size, 0);
+const tarBBytes = fs.statSync(CLIENTS_TAR).size;
+const bigTarBytes = BIG_TAR ? fs.statSync(BIG_TAR).size : 0;
+for (const [n, t] of [['rootfs', treeA], ['clients', treeB]])
+  log(`${n}: ${t.files} regular files (${(t.bytes / 1e6).toFixed(1)} MB), ${t.elfFiles} ELF, ${t.dynamicElfFiles} dynamic ELF, ${t.symlinks} symlinks, ${t.dirs} dirs`);
+
+// Lists for xargs (NUL-separated, relative to the image, run with cwd = image).
+const writeList = (name, rels) => {
+  const p = path.join(TMP, name);
+  fs.writeFileSync(p, rels.map((r) => r + '\0').join(''));
+  return p;
+};
+const LIST = {
+  aElf: writeList('a-elf', treeA.elf),
+  aDyn: writeList('a-dyn', treeA.dynamic),
+  bElf: writeList('b-elf', treeB.elf),
+  bDyn: writeList('b-dyn', treeB.dynamic),
+  clients: writeList('clients', CL.clientPaths),
+  spawn: writeList('spawn', CL.clientPaths.slice(0, 512)),
+};
+
+// Output locations.
+const LOC = {};
+const notes = [];
+if (opts.locations.includes('disk') && wantGroup('disk')) {
+  const d = path.join(CACHE, 'bench-work');
+  rmrf(d);
+  fs.mkdirSync(d, { recursive: true });
+  cleanups.push(() => rmrf(d));
+  LOC.disk = { dir: d, fsType: fsType(d), bigTar: !!BIG_TAR };
+}
+if (opts.locations.includes('tmpfs') && wantGroup('tmpfs')) {
+  const shm = '/dev/shm';
+  // One output exists at a time (each is removed after its run); tmpfs pages are RAM.
+  const needImage = treeB.bytes * 1.2 + 256e6;
+  const needBig = bigTarBytes * 1.1 + 256e6;
+  const room = fs.existsSync(shm) ? Math.min(freeBytes(shm), memAvailable() - 2e9) : 0;
+  if (room < needImage) {
+    const n = `tmpfs skipped: ${shm} has ${(room / 1e9).toFixed(2)} GB usable (free space and memory), ${(needImage / 1e9).toFixed(2)} GB needed`;
+    notes.push(n);
+    log(`note: ${n}`);
+  } else {
+    const d = fs.mkdtempSync(path.join(shm, 'syslayer-bench-'));
+    cleanups.push(() => rmrf(d));
+    LOC.tmpfs = { dir: d, fsType: fsType(d), bigTar: !!BIG_TAR && room >= needBig };
+    if (BIG_TAR && room < needBig) {
+      const n = `tmpfs: 2 GB tarball rows skipped (${(room / 1e9).toFixed(2)} GB usable, ${(needBig / 1e9).toFixed(2)} GB needed)`;
+      notes.push(n);
+      log(`note: ${n}`);
+    }
+  }
+}
+
+// A bound copy of the clients image (input of verify and unbind), made once, not timed.
+const BOUND = path.join(CACHE, 'bench-work-bound');
+const needBound = wantGroup('clients') || Object.keys(LOC).length;
+if (needBound) {
+  log('binding a reference copy of the clients image (input of verify and unbind; not timed)');
+  rmrf(BOUND);
+  cleanups.push(() => rmrf(BOUND));
+  const r = spawnSync(process.execPath, [CLI, 'bind', '--kernel', '4.11', CLIENTS, '-o', BOUND], { env: CHILD_ENV, encoding: 'utf8' });
+  if (r.status !== 0) die(`reference bind failed: ${r.stderr}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// The items. units: the denominators of files/s and MB/s (the input image); perFile: the
+// files the operation is about (clients for bind-like rows) for the per-file rate.
+// ---------------------------------------------------------------------------------------
+const node = (...a) => [process.execPath, ...a];
+const K = ['--kernel', '4.11'];
+const items = [];
+function add(it) {
+  items.push({ okStatus: [0], cwd: REPO, prep: null, after: null, perFile: null, syslayer: false, ...it });
+}
+const unitsA = { files: treeA.files, bytes: treeA.bytes };
+const unitsB = { files: treeB.files, bytes: treeB.bytes };
+const perClients = { n: CL.clientPaths.length, what: 'clients' };
+const XP = ['-0', '-P2']; // two parallel processes: the machine's core count here
+
+function peerReads(group, img, tree, lists, units) {
+  if (TOOLS.scanelf)
+    add({ id: `${group}.scanelf`, group, label: 'scanelf -R', units, argv: [TOOLS.scanelf, '-R', '-q', '-n', '-i', '-r', '-S', '-k', '.note.gnu.build-id', '-D', '-I', img] });
+  if (TOOLS.readelf)
+    add({ id: `${group}.readelf`, group, label: 'readelf -d (xargs -P2 -n64)', units, cwd: img, perFile: { n: tree.elfFiles, what: 'ELF' },
+      argv: [TOOLS.xargs, ...XP, '-n64', '-a', lists.elf, TOOLS.readelf, '-d', '-W'], okStatus: [0, 123] });
+  if (TOOLS.patchelf)
+    add({ id: `${group}.needed`, group, label: 'patchelf --print-needed (xargs -P2 -n64)', units, cwd: img, perFile: { n: tree.dynamicElfFiles, what: 'dyn ELF' },
+      argv: [TOOLS.xargs, ...XP, '-n64', '-a', lists.dyn, TOOLS.patchelf, '--print-needed'] });
+  add({ id: `${group}.raw`, group, label: 'raw read (node)', units, argv: node(SELF, '--raw-read-child', img) });
+}
+
+if (wantGroup('rootfs')) {
+  add({ id: 'rootfs.scan', group: 'rootfs', label: 'syslayer scan --json', syslayer: true, units: unitsA, argv: node(CLI, 'scan', '--json', ROOTFS), okStatus: [0, 1] });
+  peerReads('rootfs', ROOTFS, treeA, { elf: LIST.aElf, dyn: LIST.aDyn }, unitsA);
+}
+if (wantGroup('clients')) {
+  const g = 'clients';
+  add({ id: 'clients.scan', group: g, label: 'syslayer scan --json', syslayer: true, units: unitsB, argv: node(CLI, 'scan', '--json', CLIENTS), okStatus: [0, 1] });
+  add({ id: 'clients.plan', group: g, label: 'syslayer plan', syslayer: true, units: unitsB, perFile: perClients, expect: /(\d+) bindable/, argv: node(CLI, 'plan', ...K, CLIENTS) });
+  add({ id: 'clients.verify', group: g, label: 'syslayer verify (bound image)', syslayer: true, units: unitsB, perFile: perClients, expect: /(\d+) verified/, argv: node(CLI, 'verify', ...K, BOUND) });
+  peerReads(g, CLIENTS, treeB, { elf: LIST.bElf, dyn: LIST.bDyn }, unitsB);
+}
+for (const [loc, L] of Object.entries(LOC)) {
+  const g = loc;
+  const out = path.join(L.dir, 'out');
+  const outTar = path.join(L.dir, 'out.tar');
+  const ip = path.join(L.dir, 'inplace');
+  const pe = path.join(L.dir, 'patchelf');
+  const clean = (p) => () => {
+    rmrf(p);
+    sync();
+  };
+  const unitsTar = { files: treeB.files, bytes: tarBBytes };
+  add({ id: `${g}.bind`, group: g, label: 'syslayer bind dir -> dir (-o)', syslayer: true, units: unitsB, perFile: perClients, expect: /(\d+) bound/,
+    argv: node(CLI, 'bind', ...K, CLIENTS, '-o', out), prep: clean(out), after: () => rmrf(out) });
+  add({ id: `${g}.unbind`, group: g, label: 'syslayer unbind dir -> dir (-o)', syslayer: true, units: unitsB, perFile: perClients, expect: /(\d+) unbound/,
+    argv: node(CLI, 'unbind', BOUND, '-o', out), prep: clean(out), after: () => rmrf(out) });
+  add({ id: `${g}.cp`, group: g, label: 'cp -a (the tree)', units: unitsB, argv: [TOOLS.cp, '-a', CLIENTS, out], prep: clean(out), after: () => rmrf(out) });
+  add({ id: `${g}.inplace`, group: g, label: 'syslayer bind --in-place', syslayer: true, units: unitsB, perFile: perClients, expect: /(\d+) bound/,
+    argv: node(CLI, 'bind', ...K, '--in-place', ip),
+    prep: () => {
+      rmrf(ip);
+      cpa(CLIENTS, ip);
+      sync();
+    },
+    after: () => rmrf(ip) });
+  if (TOOLS.patchelf) {
+    const prepPe = () => {
+      rmrf(pe);
+      fs.mkdirSync(pe);
+      execFileSync(TOOLS.xargs, ['-0', '-a', LIST.clients, 'cp', '-a', '--parents', '-t', pe], { cwd: CLIENTS });
+      sync();
+    };
+    add({ id: `${g}.setrpath`, group: g, label: 'patchelf --set-rpath, 1 file/process (xargs -P2 -n1)', units: { files: perClients.n, bytes: clientsBytes }, perFile: perClients, cwd: pe,
+      argv: [TOOLS.xargs, ...XP, '-n1', '-a', LIST.clients, TOOLS.patchelf, '--set-rpath', '/opt/x'], prep: prepPe, after: () => rmrf(pe) });
+    add({ id: `${g}.setrpath64`, group: g, label: 'patchelf --set-rpath, 64 files/process (xargs -P2 -n64)', units: { files: perClients.n, bytes: clientsBytes }, perFile: perClients, cwd: pe,
+      argv: [TOOLS.xargs, ...XP, '-n64', '-a', LIST.clients, TOOLS.patchelf, '--set-rpath', '/opt/x'], prep: prepPe, after: () => rmrf(pe) });
+  }
+  add({ id: `${g}.tarbind`, group: g, label: 'syslayer bind tar -> tar', syslayer: true, units: unitsTar, perFile: perClients, expect: /(\d+) bound/,
+    argv: node(CLI, 'bind', ...K, CLIENTS_TAR, '-o', outTar), prep: clean(outTar), after: () => rmrf(outTar) });
+  add({ id: `${g}.tarcp`, group: g, label: 'cp (the tarball)', units: unitsTar, argv: [TOOLS.cp, CLIENTS_TAR, outTar], prep: clean(outTar), after: () => rmrf(outTar) });
+  if (L.bigTar) {
+    const unitsBig = { files: null, bytes: bigTarBytes };
+    add({ id: `${g}.bigtarbind`, group: g, label: `syslayer bind tar -> tar, ${(bigTarBytes / 1e9).toFixed(1)} GB tarball`, syslayer: true, units: unitsBig, expect: /(\d+) bound/,
+      argv: node(CLI, 'bind', ...K, BIG_TAR, '-o', outTar), prep: clean(outTar), after: () => rmrf(outTar) });
+    add({ id: `${g}.bigtarcp`, group: g, label: `cp (the ${(bigTarBytes / 1e9).toFixed(1)} GB tarball)`, units: unitsBig, argv: [TOOLS.cp, BIG_TAR, outTar], prep: clean(outTar), after: () => rmrf(outTar) });
+  }
+}
+if (wantGroup('context') && !opts.quick && TOOLS.true) {
+  add({ id: 'context.spawn', group: 'context', label: 'spawn floor: true, 1 file/process (xargs -P2 -n1)', once: true, units: { files: 512, bytes: 0 },
+    perFile: { n: 512, what: 'spawns' }, argv: [TOOLS.xargs, ...XP, '-n1', '-a', LIST.spawn, TOOLS.true] });
+}
+if (!items.length) die('nothing to run');
+
+// In --quick mode the measured syslayer runs carry --perf themselves.
+const withPerf = (it) => {
+  const a = [...it.argv];
+  a.splice(3, 0, '--perf'); // node CLI <command> --perf ...
+  return a;
+};
+
+// ---------------------------------------------------------------------------------------
+// Rounds
+// ---------------------------------------------------------------------------------------
+const runs = Object.fromEntries(items.map((it) => [it.id, []]));
+const perf = {};
+async function runItem(it, { perfRun = false } = {}) {
+  if (it.prep) it.prep();
+  const argv = perfRun || (opts.quick && it.syslayer) ? withPerf(it) : it.argv;
+  let res;
+  try {
+    res = await run(argv, { cwd: it.cwd, okStatus: it.okStatus });
+  } catch (e) {
+    die(e.message);
+  } finally {
+    if (it.after) it.after();
+  }
+  if (it.expect) {
+    const m = it.expect.exec(res.head);
+    res.count = m ? Number(m[1]) : null;
+    if (res.count !== CL.clientPaths.length && !it.id.includes('bigtar'))
+      log(`warning: ${it.id}: expected ${CL.clientPaths.length} clients, the output says ${res.count ?? '?'}: ${res.head.split('\n')[0]}`);
+  }
+  if (it.id.endsWith('.raw')) {
+    const [f, b] = res.head.trim().split(/\s+/).map(Number);
+    const t = it.group === 'rootfs' ? treeA : treeB;
+    if (f !== t.files || b !== t.bytes) log(`warning: raw read saw ${f} files / ${b} bytes, the count saw ${t.files} / ${t.bytes}`);
+  }
+  if (argv !== it.argv) perf[it.id] = { argv: argv.join(' '), wallSeconds: res.wall, passes: parsePerf(res.stderr) ?? res.stderr.trim() };
+  return res;
+}
+
+// Warm-up, not measured: every input read once (page cache) and one scan (Node's own files).
+log('warm-up: reading the inputs once, one unmeasured scan');
+await run(node(SELF, '--raw-read-child', ROOTFS, CLIENTS, CLIENTS_TAR, ...(BIG_TAR ? [BIG_TAR] : []), ...(needBound ? [BOUND] : [])), {});
+await run(node(CLI, 'scan', ROOTFS), { okStatus: [0, 1] });
+
+const groups = [...new Set(items.map((it) => it.group))];
+const order = [];
+const loadPerRound = [];
+for (let r = 0; r < opts.rounds; r++) {
+  loadPerRound.push(os.loadavg()[0]);
+  for (const g of groups) {
+    const gi = items.filter((it) => it.group === g);
+    const seq = gi.map((_, i) => gi[(i + r) % gi.length]);
+    for (const it of seq) {
+      const done = runs[it.id];
+      if (done.length && (it.once || done.reduce((s, x) => s + x.wall, 0) >= opts.budget)) continue;
+      const res = await runItem(it);
+      done.push(res);
+      order.push(it.id);
+      log(`round ${r + 1}/${opts.rounds}  ${it.id.padEnd(20)} ${res.wall.toFixed(3)} s` +
+        (res.cpu != null ? `  cpu ${res.cpu.toFixed(2)} s` : '') + (res.rssKB != null ? `  rss ${(res.rssKB / 1024).toFixed(0)} MiB` : ''));
+    }
+  }
+}
+// Each syslayer command once more with --perf (not a measurement).
+if (!opts.quick) {
+  for (const it of items.filter((x) => x.syslayer)) {
+    const res = await runItem(it, { perfRun: true });
+    log(`--perf      ${it.id.padEnd(20)} ${res.wall.toFixed(3)} s`);
+  }
+}
+const loadAfter = os.loadavg();
+const build1 = buildHash();
+if (build1 !== build0) log('WARNING: build/ or dist/ changed during the run; the numbers mix two builds');
+
+// ---------------------------------------------------------------------------------------
+// Figures
+// ---------------------------------------------------------------------------------------
+function median(xs) {
+  const s = xs.filter((x) => x != null).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+const rnd = (x, d) => (x == null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+const stats = {};
+for (const it of items) {
+  const rs = runs[it.id];
+  const walls = rs.map((x) => x.wall);
+  const med = median(walls);
+  stats[it.id] = {
+    group: it.group,
+    label: it.label,
+    command: it.argv.join(' '),
+    cwd: it.cwd === REPO ? null : it.cwd,
+    runs: rs.length,
+    wallSeconds: walls.map((x) => rnd(x, 4)),
+    medianSeconds: rnd(med, 4),
+    minSeconds: rnd(Math.min(...walls), 4),
+    filesPerSecond: it.units.files ? rnd(it.units.files / med, 0) : null,
+    mbPerSecond: it.units.bytes ? rnd(it.units.bytes / 1e6 / med, 1) : null,
+    perFile: it.perFile ? { what: it.perFile.what, n: it.perFile.n, perSecond: rnd(it.perFile.n / med, 1), msPerFile: rnd((med * 1000) / it.perFile.n, 3) } : null,
+    cpuSecondsMedian: rnd(median(rs.map((x) => x.cpu)), 3),
+    peakRssKB: rs.some((x) => x.rssKB != null) ? Math.max(...rs.map((x) => x.rssKB ?? 0)) : null,
+    stdoutBytes: rs[0]?.outBytes ?? null,
+    reportedCount: rs[0]?.count ?? null,
+    units: it.units,
+  };
+}
+const S = (id) => stats[id] ?? null;
+
+// Ratios to peers: [ours, peer, kind, target]. kind 'time': ours/peer wall (lower is better);
+// 'rate': ours per-file rate / peer per-file rate (higher is better).
+const ratios = [];
+function ratio(ours, peer, kind, target, note) {
+  const a = S(ours);
+  const b = S(peer);
+  if (!a || !b) return;
+  const v = kind === 'time' ? a.medianSeconds / b.medianSeconds : a.perFile.perSecond / b.perFile.perSecond;
+  const vmin = kind === 'time' ? a.minSeconds / b.minSeconds : null;
+  const met = target == null ? null : target.op === '<=' ? v <= target.value : v >= target.value;
+  ratios.push({ ours, peer, kind, value: rnd(v, 3), minOverMin: rnd(vmin, 3), target: target ?? null, met, note: note ?? null });
+}
+const le = (value) => ({ op: '<=', value });
+const ge = (value) => ({ op: '>=', value });
+for (const g of ['rootfs', 'clients']) {
+  ratio(`${g}.scan`, `${g}.scanelf`, 'time', g === 'rootfs' ? le(0.5) : null);
+  ratio(`${g}.scan`, `${g}.readelf`, 'time');
+  ratio(`${g}.scan`, `${g}.needed`, 'time');
+  ratio(`${g}.scan`, `${g}.raw`, 'time');
+}
+ratio('clients.plan', 'clients.scanelf', 'time');
+ratio('clients.verify', 'clients.scanelf', 'time');
+for (const loc of Object.keys(LOC)) {
+  ratio(`${loc}.bind`, `${loc}.cp`, 'time', le(1.1));
+  ratio(`${loc}.unbind`, `${loc}.cp`, 'time');
+  ratio(`${loc}.inplace`, `${loc}.setrpath`, 'rate', ge(20));
+  ratio(`${loc}.inplace`, `${loc}.setrpath64`, 'rate', null, 'stricter peer: patchelf amortising its start-up over 64 files');
+  ratio(`${loc}.tarbind`, `${loc}.tarcp`, 'time');
+  ratio(`${loc}.bigtarbind`, `${loc}.bigtarcp`, 'time');
+}
+const rssTargets = [];
+for (const loc of Object.keys(LOC)) {
+  for (const id of [`${loc}.bigtarbind`, `${loc}.tarbind`]) {
+    const s = S(id);
+    if (!s || s.peakRssKB == null) continue;
+    const mib = s.peakRssKB / 1024;
+    const isTarget = id.endsWith('bigtarbind');
+    rssTargets.push({ id, peakRssMiB: rnd(mib, 0), target: isTarget ? le(256) : null, met: isTarget ? mib <= 256 : null,
+      note: isTarget ? 'target: binding a 2 GB tarball' : 'the clients image as a tarball (no target; for comparison)' });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The table
+// ---------------------------------------------------------------------------------------
+const pad = (s, n) => String(s).padStart(n);
+const padR = (s, n) => String(s).padEnd(n);
+const mib = (kb) => (kb == null ? '-' : `${(kb / 1024).toFixed(0)} MiB`);
+const GROUP_TITLE = {
+  rootfs: (t) => `rootfs image: ${ROOTFS} (${t.files} files, ${(t.bytes / 1e6).toFixed(1)} MB, ${t.elfFiles} ELF)`,
+  clients: (t) => `clients image: ${CLIENTS} (${t.files} files, ${(t.bytes / 1e6).toFixed(1)} MB, ${t.elfFiles} ELF, ${CL.clientPaths.length} clients)`,
+  disk: () => `output on the working disk: ${LOC.disk?.dir} (${LOC.disk?.fsType}); input the clients image${BIG_TAR ? ' / tarballs' : ' / its tarball'}`,
+  tmpfs: () => `output on tmpfs: ${LOC.tmpfs?.dir} (${LOC.tmpfs?.fsType}); input the clients image on the working disk`,
+  context: () => 'context',
+};
+const lines = [];
+const header = ['', 'runs', 'median s', 'min s', 'files/s', 'MB/s', 'per file', 'cpu s', 'peak RSS'];
+for (const g of groups) {
+  const tree = g === 'rootfs' ? treeA : treeB;
+  lines.push(GROUP_TITLE[g](tree));
+  const rows = [header];
+  for (const it of items.filter((x) => x.group === g)) {
+    const s = stats[it.id];
+    rows.push([
+      it.label, String(s.runs), s.medianSeconds.toFixed(3), s.minSeconds.toFixed(3),
+      s.filesPerSecond == null ? '-' : String(s.filesPerSecond), s.mbPerSecond == null ? '-' : s.mbPerSecond.toFixed(1),
+      s.perFile ? `${s.perFile.perSecond >= 100 ? Math.round(s.perFile.perSecond) : s.perFile.perSecond}/s ${s.perFile.what}` : '-',
+      s.cpuSecondsMedian == null ? '-' : s.cpuSecondsMedian.toFixed(2), mib(s.peakRssKB),
+    ]);
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) lines.push('  ' + r.map((x, i) => (i === 0 ? padR(x, w[i]) : pad(x, w[i]))).join('  '));
+  lines.push('');
+}
+lines.push('ratios to peers (median over median; "min" = min over min)');
+const lab = (id) => `${id.split('.')[0]}: ${stats[id].label}`;
+for (const r of ratios) {
+  const t = r.target ? `  target ${r.target.op} ${r.target.value}: ${r.met ? 'REACHED' : 'NOT reached'}` : '';
+  const v = r.kind === 'time' ? `${r.value.toFixed(2)}x wall (min ${r.minOverMin.toFixed(2)})` : `${r.value.toFixed(2)}x per-file rate`;
+  lines.push(`  ${lab(r.ours)} / ${stats[r.peer].label}: ${v}${t}`);
+}
+for (const r of rssTargets)
+  lines.push(`  ${lab(r.id)}: peak RSS ${r.peakRssMiB} MiB` + (r.target ? `  target <= 256 MiB: ${r.met ? 'REACHED' : 'NOT reached'}` : `  (${r.note})`));
+lines.push('');
+lines.push(`per-pass times (${opts.quick ? 'the measured run, with --perf' : 'one extra run with --perf'}):`);
+for (const [id, p] of Object.entries(perf))
+  lines.push(`  ${lab(id)}: ` + (Array.isArray(p.passes) ? formatPerf(p.passes) : String(p.passes).split('\n')[0]));
+lines.push('');
+for (const n of notes) lines.push(`note: ${n}`);
+lines.push(
+  `machine: ${M.nproc} cpu (${M.cpuModel}), ${(M.memTotalBytes / 2 ** 30).toFixed(1)} GiB, ${M.kernel}, node ${process.version}; ` +
+    `load ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(' ')} after`,
+  `${opts.rounds} round(s), an item repeated until its runs total ${opts.budget} s; ` +
+    `children without ${ENV_REMOVED.join(', ') || '(nothing removed)'}; ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s in all`,
+);
+process.stdout.write(lines.join('\n') + '\n');
+
+// ---------------------------------------------------------------------------------------
+// JSON
+// ---------------------------------------------------------------------------------------
+if (opts.write) {
+  const treeSummary = (t) => Object.fromEntries(Object.entries(t).filter(([k]) => !['elf', 'dynamic'].includes(k)));
+  const result = {
+    benchmark: 'run',
+    date: startedAt.toISOString(),
+    durationSeconds: rnd((Date.now() - startedAt.getTime()) / 1000, 1),
+    commandLine: [process.execPath, ...process.argv.slice(1)].join(' '),
+    options: opts,
+    machine: M,
+    node: process.version,
+    tools: {
+      scanelf: version(TOOLS.scanelf, ['-V']), readelf: version(TOOLS.readelf, ['--version']), patchelf: version(TOOLS.patchelf, ['--version']),
+      tar: version(TOOLS.tar, ['--version']), cp: version(TOOLS.cp, ['--version']), time: GNU_TIME,
+    },
+    loadavgBefore: loadBefore.map((x) => rnd(x, 2)),
+    loadavgAfter: loadAfter.map((x) => rnd(x, 2)),
+    load1PerRound: loadPerRound.map((x) => rnd(x, 2)),
+    childEnvRemoved: ENV_REMOVED,
+    nodeOptions: process.env.NODE_OPTIONS ?? null,
+    syslayer: { ...gitInfo(), buildHash: build0, buildChangedDuringRun: build0 !== build1 },
+    cache: CACHE,
+    images: {
+      rootfs: { path: ROOTFS, fsType: fsType(ROOTFS), ...treeSummary(treeA) },
+      clients: { path: CLIENTS, tar: CLIENTS_TAR, tarBytes: tarBBytes, clients: CL.clientPaths.length, clientBytes: clientsBytes, ...treeSummary(treeB) },
+      bigTar: BIG_TAR ? { path: BIG_TAR, bytes: bigTarBytes } : null,
+    },
+    locations: LOC,
+    notes,
+    order,
+    results: stats,
+    ratios,
+    rssTargets,
+    perf,
+  };
+  let out = opts.out;
+  if (!out) {
+    const dir = path.join(HERE, 'results');
+    fs.mkdirSync(dir, { recursive: true });
+    const day = startedAt.toISOString().slice(0, 10);
+    out = path.join(dir, `run-${day}${opts.quick ? '-quick' : ''}.json`);
+    if (fs.existsSync(out)) out = out.replace(/\.json$/, `-${startedAt.toISOString().slice(11, 19).replace(/:/g, '')}.json`);
+  } else fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  log(`wrote ${path.relative(process.cwd(), out) || out}`);
+}
