@@ -9,7 +9,7 @@ import type { FileOutcome } from '../bind/file-operations.js';
 import type { EntryResult } from '../bind/entry-operations.js';
 import { loadCatalog, layerFromBytes, type Layer } from '../layers/catalog.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
-import { tarPass, startsElf } from '../image/tar/tar-pass.js';
+import { tarPass, startsElf, ImageError } from '../image/tar/tar-pass.js';
 import { UsageError } from '../image/open-image.js';
 import { WorkerPool } from '../pool/pool.js';
 import { scanReportFrom } from './scan.js';
@@ -67,10 +67,10 @@ function streamTarget(output: string): { output: string | NodeJS.WritableStream;
 }
 
 /** The image as a tar stream: the tarball itself, or a directory packed by GNU tar. */
-function tarSource(image: string): { input: string; source?: NodeJS.ReadableStream; done: Promise<void> } {
-  if (isTarName(image)) return { input: image, done: Promise.resolve() };
+function tarSource(image: string): { input: string; source?: NodeJS.ReadableStream; sourceDone?: Promise<void> } {
+  if (isTarName(image)) return { input: image };
   const tar = packDirectory(image);
-  return { input: image, source: tar.child.stdout!, done: tar.done };
+  return { input: image, source: tar.child.stdout!, sourceDone: tar.done };
 }
 
 export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
@@ -80,10 +80,11 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
   try {
     const core = new Core(compileCore());
     // First pass, headers and layer objects only: the kernel (lib/modules) and the image's own layers.
+    // A plain scan needs neither: it reads the image once.
     const imageLayers: Layer[] = [];
-    const first = tarSource(image);
-    const firstTree = await o.timers.time('catalog', () => tarPass({
-      ...first,
+    const kernelOption = o.op === 'unbind' || o.kernel === 'recorded' ? null : o.kernel;
+    const firstTree = o.op === 'scan' && kernelOption === null ? null : await o.timers.time('catalog', () => tarPass({
+      ...tarSource(image),
       output: null,
       wants: (path, bytes) => path.startsWith(IMAGE_LAYERS) && startsElf(bytes),
       visit: async (path, bytes) => {
@@ -92,17 +93,16 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
         return null;
       },
     }));
-    await first.done;
-    const { kernel, kernelText } = resolveKernel(o.op === 'unbind' || o.kernel === 'recorded' ? null : o.kernel, image, firstTree);
+    const { kernel, kernelText } = resolveKernel(kernelOption, image, firstTree);
     const catalog = [...loadCatalog(core, o.layerDirs), ...imageLayers];
 
     const results: EntryResult[] = [];
+    const sizes = new Map<string, number>();
     const texts = new Map<string, string>();
     o.progress.update(`${o.op === 'scan' ? 'reading' : `${o.op}ing`} ${image}`);
-    const main = tarSource(image);
     const target = o.op === 'scan' || o.op === 'verify' || o.output === null ? null : streamTarget(o.output);
     const tree = await o.timers.time(o.op, () => tarPass({
-      ...main,
+      ...tarSource(image),
       output: target ? target.output : null,
       wants: (path, bytes) => startsElf(bytes) || isLdSoConf(path),
       visit: async (path, bytes) => {
@@ -110,6 +110,7 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
           texts.set(path, bytes.toString('utf8'));
           return null;
         }
+        sizes.set(path, bytes.length);
         const r = await pool.entry({ op: o.op, path, bytes, catalog, targetKernel: kernel ?? 0 });
         results.push(r);
         return r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null;
@@ -118,13 +119,16 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
       target?.abandon();
       throw error;
     }));
-    await main.done;
-    await target?.finish();
+    await target?.finish().catch((error) => {
+      target.abandon();
+      throw new ImageError(`${o.output}: ${(error as Error).message}`);
+    });
 
+    const size = (path: string) => sizes.get(path) ?? 0;
     const outcomes: ScanOutcome[] = results.map((r) =>
-      r.facts ? { path: r.path, kind: 'elf', size: 0, facts: r.facts }
-        : r.error ? { path: r.path, kind: 'error', size: 0, error: r.error.error, errorOffset: r.error.errorOffset }
-          : { path: r.path, kind: 'other', size: 0 });
+      r.facts ? { path: r.path, kind: 'elf', size: size(r.path), facts: r.facts }
+        : r.error ? { path: r.path, kind: 'error', size: size(r.path), error: r.error.error, errorOffset: r.error.errorOffset }
+          : { path: r.path, kind: 'other', size: size(r.path) });
     const seen = new Set(results.map((r) => r.path));
     for (const [path, entry] of tree.paths()) if (entry.kind === 'file' && !seen.has(path)) outcomes.push({ path, kind: 'other', size: 0 });
     const ldSoConf = await readLdSoConf(tree, async (path) => texts.get(path) ?? null);

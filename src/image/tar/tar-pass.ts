@@ -28,6 +28,8 @@ export interface TarPassOptions {
   input: string;
   /** The tar stream to read, when it is not the file `input` (a directory packed by GNU tar). */
   source?: NodeJS.ReadableStream;
+  /** Settles when the process producing `source` has ended: a failure there fails the pass. */
+  sourceDone?: Promise<void>;
   /** Where to write the rewritten image: a .tar or .tar.gz file, a stream (GNU tar extracting), or null. */
   output: string | NodeJS.WritableStream | null;
   /** Looks at a regular file's bytes; resolves to new bytes, or null to keep them. */
@@ -128,6 +130,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
     }
     while (held.length > 0) await flushOne();
     await source;
+    await o.sourceDone; // an archive cut short by its producer must not be committed
     if (pack && sink) {
       pack.finalize();
       await sink;
