@@ -20,11 +20,11 @@
 // Output, under $SYSLAYER_CACHE (default ~/.cache/syslayer):
 //   bench-clients-<N>/        the image (a cp -a of the rootfs plus the clients)
 //   bench-clients-<N>.tar     the same image as a PAX tarball (GNU tar, name order, numeric
-//                             owners, xattrs)
+//                             owners, xattrs, no atime/ctime records: byte-identical rebuilds)
 //   bench-clients-<N>.stamp   written last: the parameters and the hashes of the inputs; if it
 //                             matches, nothing is rebuilt
 // Built in a temporary directory beside and renamed into place, so an interrupted build leaves
-// nothing half-made. Every generated file and directory gets the same fixed mtime.
+// nothing half-made. Every generated file and directory gets a fixed mtime derived from its path.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,8 +34,16 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
 const SDK = path.join(REPO, 'sdk', 'prebuilt', 'x86_64');
-const FIXED_MTIME = new Date('2024-01-01T00:00:00Z');
-const GENERATOR_VERSION = 1;
+const BASE_MTIME = Date.parse('2024-01-01T00:00:00Z') / 1000;
+const GENERATOR_VERSION = 3;
+
+// A fixed mtime per path, spread over a year in whole seconds (exact in utimes; real trees do
+// not share one mtime, and an optimisation that groups files by timestamp must not gain here
+// what it would not gain on a real image).
+function mtimeOf(rel) {
+  const h = createHash('sha256').update(rel).digest().readUInt32BE(0);
+  return BASE_MTIME + (h % (365 * 86400));
+}
 
 export function defaultCache() {
   return process.env.SYSLAYER_CACHE || path.join(process.env.HOME || '/tmp', '.cache', 'syslayer');
@@ -164,20 +172,21 @@ export function ensureClientsImage({ cache = defaultCache(), rootfs, clients = 2
         const pkg = p.rel.split('/')[3];
         fs.writeFileSync(abs, `${pkg}: generated for the syslayer benchmarks. Public domain.\n`, { mode: 0o644 });
       }
-      fs.utimesSync(abs, FIXED_MTIME, FIXED_MTIME);
+      fs.utimesSync(abs, mtimeOf(p.rel), mtimeOf(p.rel));
     }
     mkdirs('usr/lib/syslayer/layers');
     for (const [k] of inputs()) {
       if (!k.startsWith('layer:')) continue;
       const abs = path.join(root, 'usr/lib/syslayer/layers', k.slice(6));
       fs.writeFileSync(abs, src[k], { mode: 0o644 });
-      fs.utimesSync(abs, FIXED_MTIME, FIXED_MTIME);
+      const rel = `usr/lib/syslayer/layers/${k.slice(6)}`;
+      fs.utimesSync(abs, mtimeOf(rel), mtimeOf(rel));
     }
     // Directories last (children change their mtime), deepest first.
     for (const d of [...touchedDirs].sort((a, b) => b.length - a.length)) {
-      fs.utimesSync(path.join(root, d), FIXED_MTIME, FIXED_MTIME);
+      fs.utimesSync(path.join(root, d), mtimeOf(d), mtimeOf(d));
     }
-    execFileSync('tar', ['--format=pax', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--sort=name',
+    execFileSync('tar', ['--format=pax', '--pax-option=delete=atime,delete=ctime', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--sort=name',
       '-C', root, '-cf', path.join(tmp, 'image.tar'), '.']);
 
     fs.rmSync(stamp, { force: true });

@@ -71,7 +71,7 @@ if (process.argv[2] === '--raw-read-child') {
 // Arguments
 // ---------------------------------------------------------------------------------------
 const USAGE = `usage: node benchmarks/run.mjs [--quick] [options]
-  --quick            one round; the measured syslayer runs carry --perf (no separate --perf
+  --quick            one round, in which the syslayer runs carry --perf (no extra --perf
                      runs); no 2 GB tarball, no spawn-floor row
   --rounds N         rounds (default 3; --quick: 1)
   --budget S         stop repeating an item once its measured runs total S seconds (default 10)
@@ -154,7 +154,6 @@ function which(cmd) {
   }
   return null;
 }
-const CLI = path.join(REPO, 'bin', 'syslayer.js');
 if (!fs.existsSync(path.join(REPO, 'build', 'syslayer.wasm')) || !fs.existsSync(path.join(REPO, 'dist')))
   die('syslayer is not built: run `npm run build` first');
 const TOOLS = Object.fromEntries(['scanelf', 'readelf', 'patchelf', 'xargs', 'tar', 'cp', 'sync', 'true'].map((t) => [t, which(t)]));
@@ -248,6 +247,16 @@ function countTree(root) {
 // drained (counted; the first 4 KiB kept), stderr kept, timed from spawn to exit.
 // ---------------------------------------------------------------------------------------
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'syslayer-bench-'));
+// The code under test is copied at the start (package.json, bin/, dist/, build/*.wasm, data/;
+// node_modules linked) and run from the copy: others may rebuild the repository while the
+// benchmark runs, and every figure of a run must come from one build.
+const SNAP = path.join(TMP, 'syslayer');
+fs.mkdirSync(path.join(SNAP, 'build'), { recursive: true });
+for (const p of ['package.json', 'bin', 'dist', 'data']) fs.cpSync(path.join(REPO, p), path.join(SNAP, p), { recursive: true });
+for (const w of ['syslayer.wasm', 'syslayer.debug.wasm'])
+  if (fs.existsSync(path.join(REPO, 'build', w))) fs.copyFileSync(path.join(REPO, 'build', w), path.join(SNAP, 'build', w));
+fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(SNAP, 'node_modules'));
+const CLI = path.join(SNAP, 'bin', 'syslayer.js');
 let current = null;
 const cleanups = [];
 function cleanupAll() {
@@ -280,6 +289,7 @@ function run(argv, { cwd = REPO, okStatus = [0] } = {}) {
     const head = [];
     let headLen = 0;
     const err = [];
+    const load1 = os.loadavg()[0];
     const t0 = process.hrtime.bigint();
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: CHILD_ENV, cwd, detached: true });
     current = child;
@@ -316,7 +326,7 @@ function run(argv, { cwd = REPO, okStatus = [0] } = {}) {
           cpu = last[2] + last[3];
         }
       } catch {}
-      resolve({ wall, cpu, rssKB, status: code, outBytes, head: Buffer.concat(head).toString('utf8'), stderr });
+      resolve({ wall, cpu, rssKB, load1, status: code, outBytes, head: Buffer.concat(head).toString('utf8'), stderr });
     });
   });
 }
@@ -381,9 +391,9 @@ function gitInfo() {
     dirtyCodePaths: st.status === 0 ? st.stdout.split('\n').filter(Boolean) : null,
   };
 }
-function buildHash() {
+function buildHash(root = REPO) {
   const h = createHash('sha256');
-  const files = [path.join(REPO, 'build', 'syslayer.wasm')];
+  const files = [path.join(root, 'build', 'syslayer.wasm')];
   const walk = (d) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = path.join(d, e.name);
@@ -391,9 +401,9 @@ function buildHash() {
       else if (e.isFile() && p.endsWith('.js')) files.push(p);
     }
   };
-  walk(path.join(REPO, 'dist'));
+  walk(path.join(root, 'dist'));
   for (const f of files) {
-    h.update(path.relative(REPO, f) + '\0');
+    h.update(path.relative(root, f) + '\0');
     h.update(fs.readFileSync(f));
   }
   return h.digest('hex').slice(0, 16);
@@ -405,7 +415,7 @@ function version(cmd, args) {
 }
 function fsType(p) {
   const f = spawnSync('findmnt', ['-n', '-o', 'FSTYPE', '-T', p], { encoding: 'utf8' });
-  if (f.status === 0 && f.stdout.trim()) return f.stdout.trim();
+  if (f.status === 0 && f.stdout.trim()) return f.stdout.trim().split('\n')[0];
   const r = spawnSync('stat', ['-f', '-c', '%T', p], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
 }
@@ -420,6 +430,8 @@ function freeBytes(p) {
 const startedAt = new Date();
 const loadBefore = os.loadavg();
 const build0 = buildHash();
+const git0 = gitInfo();
+if (buildHash(SNAP) !== build0) die('the repository was rebuilt while the benchmark copied it; run again');
 const M = machine();
 log(`cache ${CACHE}; ${M.nproc} cpu, ${(M.memTotalBytes / 2 ** 30).toFixed(1)} GiB; load ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
 if (ENV_REMOVED.length) log(`removed from the children's environment: ${ENV_REMOVED.join(', ')}`);
@@ -655,7 +667,7 @@ for (let r = 0; r < opts.rounds; r++) {
       const done = runs[it.id];
       if (done.length && (it.once || done.reduce((s, x) => s + x.wall, 0) >= opts.budget)) continue;
       const res = await runItem(it);
-      done.push(res);
+      done.push({ ...res, perf: opts.quick && it.syslayer });
       order.push(it.id);
       log(`round ${r + 1}/${opts.rounds}  ${it.id.padEnd(20)} ${res.wall.toFixed(3)} s` +
         (res.cpu != null ? `  cpu ${res.cpu.toFixed(2)} s` : '') + (res.rssKB != null ? `  rss ${(res.rssKB / 1024).toFixed(0)} MiB` : ''));
@@ -666,12 +678,17 @@ for (let r = 0; r < opts.rounds; r++) {
 if (!opts.quick) {
   for (const it of items.filter((x) => x.syslayer)) {
     const res = await runItem(it, { perfRun: true });
-    log(`--perf      ${it.id.padEnd(20)} ${res.wall.toFixed(3)} s`);
+    // --perf only adds a few timer reads (its runs fall within the spread of the plain ones),
+    // so this run also counts as a measurement; the JSON marks it.
+    runs[it.id].push({ ...res, perf: true });
+    order.push(`${it.id} --perf`);
+    log(`--perf      ${it.id.padEnd(20)} ${res.wall.toFixed(3)} s` +
+      (res.cpu != null ? `  cpu ${res.cpu.toFixed(2)} s` : '') + (res.rssKB != null ? `  rss ${(res.rssKB / 1024).toFixed(0)} MiB` : ''));
   }
 }
 const loadAfter = os.loadavg();
 const build1 = buildHash();
-if (build1 !== build0) log('WARNING: build/ or dist/ changed during the run; the numbers mix two builds');
+if (build1 !== build0) log('note: the repository was rebuilt during the run; every figure comes from the copy taken at the start');
 
 // ---------------------------------------------------------------------------------------
 // Figures
@@ -695,6 +712,7 @@ for (const it of items) {
     cwd: it.cwd === REPO ? null : it.cwd,
     runs: rs.length,
     wallSeconds: walls.map((x) => rnd(x, 4)),
+    runDetail: rs.map((x) => ({ wall: rnd(x.wall, 4), cpu: rnd(x.cpu, 3), rssKB: x.rssKB, load1: rnd(x.load1, 2), perf: !!x.perf })),
     medianSeconds: rnd(med, 4),
     minSeconds: rnd(Math.min(...walls), 4),
     filesPerSecond: it.units.files ? rnd(it.units.files / med, 0) : null,
@@ -717,7 +735,7 @@ function ratio(ours, peer, kind, target, note) {
   const b = S(peer);
   if (!a || !b) return;
   const v = kind === 'time' ? a.medianSeconds / b.medianSeconds : a.perFile.perSecond / b.perFile.perSecond;
-  const vmin = kind === 'time' ? a.minSeconds / b.minSeconds : null;
+  const vmin = kind === 'time' && a.runs > 1 && b.runs > 1 ? a.minSeconds / b.minSeconds : null;
   const met = target == null ? null : target.op === '<=' ? v <= target.value : v >= target.value;
   ratios.push({ ours, peer, kind, value: rnd(v, 3), minOverMin: rnd(vmin, 3), target: target ?? null, met, note: note ?? null });
 }
@@ -787,13 +805,15 @@ lines.push('ratios to peers (median over median; "min" = min over min)');
 const lab = (id) => `${id.split('.')[0]}: ${stats[id].label}`;
 for (const r of ratios) {
   const t = r.target ? `  target ${r.target.op} ${r.target.value}: ${r.met ? 'REACHED' : 'NOT reached'}` : '';
-  const v = r.kind === 'time' ? `${r.value.toFixed(2)}x wall (min ${r.minOverMin.toFixed(2)})` : `${r.value.toFixed(2)}x per-file rate`;
+  const v = r.kind === 'time'
+    ? `${r.value.toFixed(2)}x wall` + (r.minOverMin != null ? ` (min ${r.minOverMin.toFixed(2)})` : '')
+    : `${r.value.toFixed(2)}x per-file rate`;
   lines.push(`  ${lab(r.ours)} / ${stats[r.peer].label}: ${v}${t}`);
 }
 for (const r of rssTargets)
   lines.push(`  ${lab(r.id)}: peak RSS ${r.peakRssMiB} MiB` + (r.target ? `  target <= 256 MiB: ${r.met ? 'REACHED' : 'NOT reached'}` : `  (${r.note})`));
 lines.push('');
-lines.push(`per-pass times (${opts.quick ? 'the measured run, with --perf' : 'one extra run with --perf'}):`);
+lines.push(`per-pass times (${opts.quick ? 'the measured run, with --perf' : 'one extra run with --perf, also counted as a run'}):`);
 for (const [id, p] of Object.entries(perf))
   lines.push(`  ${lab(id)}: ` + (Array.isArray(p.passes) ? formatPerf(p.passes) : String(p.passes).split('\n')[0]));
 lines.push('');
@@ -801,7 +821,7 @@ for (const n of notes) lines.push(`note: ${n}`);
 lines.push(
   `machine: ${M.nproc} cpu (${M.cpuModel}), ${(M.memTotalBytes / 2 ** 30).toFixed(1)} GiB, ${M.kernel}, node ${process.version}; ` +
     `load ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(' ')} after`,
-  `${opts.rounds} round(s), an item repeated until its runs total ${opts.budget} s; ` +
+  `${opts.rounds} round(s), an item repeated until its runs total ${opts.budget} s${opts.quick ? '' : ', plus the --perf run of each syslayer row'}; ` +
     `children without ${ENV_REMOVED.join(', ') || '(nothing removed)'}; ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s in all`,
 );
 process.stdout.write(lines.join('\n') + '\n');
@@ -828,7 +848,7 @@ if (opts.write) {
     load1PerRound: loadPerRound.map((x) => rnd(x, 2)),
     childEnvRemoved: ENV_REMOVED,
     nodeOptions: process.env.NODE_OPTIONS ?? null,
-    syslayer: { ...gitInfo(), buildHash: build0, buildChangedDuringRun: build0 !== build1 },
+    syslayer: { ...git0, buildHash: build0, ranFromCopy: SNAP, repoRebuiltDuringRun: build0 !== build1 },
     cache: CACHE,
     images: {
       rootfs: { path: ROOTFS, fsType: fsType(ROOTFS), ...treeSummary(treeA) },
