@@ -59,16 +59,16 @@ export function copyFileAttributes(from: string, to: string): void {
   cpAttributes(['--', from, to]);
 }
 
-/** Copies the attributes of `from/<path>` onto `to/<path>` for each path, one `cp` per directory. */
+/**
+ * Copies the attributes of `from/<path>` onto `to/<path>` for each path: `cp --parents` run in
+ * `from` keeps each relative path under `to`, so a few processes serve a whole image (one per
+ * directory cost 9.6 s for 2,048 clients in 1,024 directories; process start-up is ~9 ms here).
+ */
 export function copyAttributes(from: string, to: string, paths: readonly string[]): void {
-  const byDirectory = new Map<string, string[]>();
-  for (const p of paths) {
-    const list = byDirectory.get(dirname(p)) ?? [];
-    list.push(join(from, p));
-    byDirectory.set(dirname(p), list);
-  }
-  for (const [dir, sources] of byDirectory) {
-    for (let i = 0; i < sources.length; i += 500) cpAttributes(['-t', join(to, dir), '--', ...sources.slice(i, i + 500)]);
+  for (let i = 0; i < paths.length; i += 1000) {
+    const r = spawnSync('cp', ['--attributes-only', '--preserve=all', '--no-dereference', '--parents', '-t', to, '--', ...paths.slice(i, i + 1000)],
+      { cwd: from, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cannot copy file attributes: ${r.stderr.trim() || r.error?.message}`);
   }
 }
 
