@@ -20,6 +20,7 @@ import { opendir, lstat, open, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { parseReadelf, READELF_ARGS } from '../tests/oracle/readelf.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const rootfs = resolve(process.argv[2] ?? '/work/cache/rootfs-bookworm');
@@ -79,69 +80,12 @@ async function pool(items, limit, fn) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Oracle 1: GNU readelf. A faithful port of tests/oracle/readelf.ts (same regexes, same tables).
-
-/** readelf's machine names (binutils 2.40) for the machines of the corpus and common hosts. */
-const MACHINES = {
-  'Advanced Micro Devices X86-64': 62,
-  AArch64: 183,
-  ARM: 40,
-  'Intel 80386': 3,
-  'IBM S/390': 22,
-  PowerPC64: 21,
-  'MIPS R3000': 8,
-  'RISC-V': 243,
-  PowerPC: 20,
-};
-
-const OSABI = { 'UNIX - System V': 0, 'UNIX - GNU': 3, 'UNIX - Linux': 3 };
+// Oracle 1: GNU readelf, parsed by the tests' own oracle (tests/oracle/readelf.mjs).
 
 async function readelf(path) {
-  const r = await run('readelf', ['-W', '-h', '-l', '-d', '-n', path], { maxBuffer: 64 * 1024 * 1024 });
-  // execFileSync (used by the TypeScript oracle) throws on a non-zero exit status: so do we.
+  const r = await run('readelf', [...READELF_ARGS, path], { maxBuffer: 64 * 1024 * 1024 });
   if (r.code !== 0) throw new Error(`readelf exited ${r.code} for ${path}: ${r.stderr.trim()}`);
   return parseReadelf(r.stdout, path);
-}
-
-function parseReadelf(text, path) {
-  const header = (label) => {
-    const m = new RegExp(`^\\s*${label}:\\s+(.*)$`, 'm').exec(text);
-    if (!m) throw new Error(`readelf printed no '${label}' for ${path}`);
-    return m[1].trim();
-  };
-  const machineName = header('Machine');
-  const machine = MACHINES[machineName];
-  if (machine === undefined) throw new Error(`oracle does not know readelf's machine name '${machineName}' (${path})`);
-  const osabiName = header('OS/ABI');
-  const osabi = OSABI[osabiName];
-  if (osabi === undefined) throw new Error(`oracle does not know readelf's OS/ABI '${osabiName}' (${path})`);
-  const dyn = (tag, label) =>
-    [...text.matchAll(new RegExp(`\\(${tag}\\)\\s+${label}: \\[(.*)\\]$`, 'gm'))].map((m) => m[1]);
-  const flagList = (tag) => {
-    const m = new RegExp(`\\(${tag}\\)\\s+(.*)$`, 'm').exec(text);
-    return m ? m[1].replace(/^Flags:\s*/, '').trim().split(/\s+/).filter((s) => s !== '') : null;
-  };
-  const abi = /OS: (\S+), ABI: (\d+\.\d+\.\d+)/.exec(text);
-  return {
-    class: header('Class') === 'ELF64' ? 64 : 32,
-    endian: /little endian/.test(header('Data')) ? 'little' : 'big',
-    osabi,
-    type: header('Type').split(' ')[0],
-    machine,
-    entry: header('Entry point address'),
-    flags: Number(header('Flags').split(',')[0]),
-    phnum: Number(header('Number of program headers')),
-    shnum: Number(header('Number of section headers').split(' ')[0]),
-    interpreter: /\[Requesting program interpreter: (.*)\]/.exec(text)?.[1] ?? null,
-    needed: dyn('NEEDED', 'Shared library'),
-    soname: dyn('SONAME', 'Library soname')[0] ?? null,
-    rpath: dyn('RPATH', 'Library rpath')[0] ?? null,
-    runpath: dyn('RUNPATH', 'Library runpath')[0] ?? null,
-    dtFlags: flagList('FLAGS'),
-    dtFlags1: flagList('FLAGS_1'),
-    buildId: /Build ID: ([0-9a-f]+)/.exec(text)?.[1] ?? null,
-    abiTag: abi ? { os: abi[1], version: abi[2] } : null,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { scanJson, syslayer, type ScanJsonFile } from './helpers/cli.js';
 import { CORPUS_DIR, corpusFiles } from './corpus.js';
 import { mutationsOf } from './corrupt/mutations.js';
-import { readelf } from './oracle/readelf.js';
+import { readelf } from './oracle/readelf.mjs';
 
 const FACT_FIELDS = ['class', 'endian', 'machine', 'type', 'interpreter', 'soname', 'needed', 'rpath', 'runpath', 'buildId', 'abiTag'];
 const facts = (f: ScanJsonFile) => Object.fromEntries(FACT_FIELDS.map((k) => [k, f[k]]));

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, lstatSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readelf } from './oracle/readelf.js';
+import { readelf } from './oracle/readelf.mjs';
 import { scanJson, type ScanJsonFile } from './helpers/cli.js';
 import { CORPUS_DIR, corpusFiles } from './corpus.js';
 import { DF_TABLE, DF_1_TABLE } from '../src/elf/generated/elf.js';

@@ -74,7 +74,7 @@ export async function makePlan(image: string, options: PlanOptions): Promise<Pla
   const kind = await imageKind(image);
   if (kind === 'tar' || kind === 'tar.gz') throw new UsageError(`${image}: tar images are not supported yet`);
   const single = kind === 'file';
-  const core = new Core(compileCore());
+  const core = new Core(options.pool?.module ?? compileCore());
   const scan = single ? singleFileScan(image, core) : await scanImage(image, { timers: options.timers, progress: options.progress, pool: options.pool });
   const root = single ? dirname(image) : image;
 

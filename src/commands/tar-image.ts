@@ -3,7 +3,7 @@
 // on the way out. Each ELF entry goes to a worker as bytes and comes back bound (or unbound);
 // every other entry, with its headers (PAX records, xattrs, owners by number and name, devices,
 // links), is written back as it came.
-import { Core, compileCore } from '../core/core.js';
+import { Core } from '../core/core.js';
 import type { ScanOutcome } from '../core/facts.js';
 import type { FileOutcome } from '../bind/file-operations.js';
 import type { EntryResult } from '../bind/entry-operations.js';
@@ -78,7 +78,7 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
   for (const d of o.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
   const pool = new WorkerPool(o.threads);
   try {
-    const core = new Core(compileCore());
+    const core = new Core(pool.module);
     // First pass, headers and layer objects only: the kernel (lib/modules) and the image's own layers.
     // A plain scan needs neither: it reads the image once.
     const imageLayers: Layer[] = [];

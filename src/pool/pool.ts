@@ -20,9 +20,12 @@ export function batches<T>(items: readonly T[], size = BATCH_FILES): T[][] {
 
 export class WorkerPool {
   private readonly piscina: Piscina;
+  /** The compiled core the workers instantiate; the main thread makes its own instance from it too. */
+  readonly module: WebAssembly.Module;
 
   constructor(threads = Math.max(1, availableParallelism())) {
-    const workerData: PoolWorkerData = { module: compileCore() };
+    this.module = compileCore();
+    const workerData: PoolWorkerData = { module: this.module };
     this.piscina = new Piscina({
       filename: join(packageRoot(), 'dist', 'workers', 'core-worker.js'),
       workerData,
