@@ -28,7 +28,7 @@ const REPO = path.resolve(HERE, '..');
 const SELF = fileURLToPath(import.meta.url);
 
 // ---------------------------------------------------------------------------------------
-// Child mode: the raw-read baseline (same loop as scan.mjs): walk without following symlinks,
+// Child mode: the raw-read baseline : walk without following symlinks,
 // read every byte of every regular file once into one 4 MiB buffer; or, given a file, read it.
 // ---------------------------------------------------------------------------------------
 if (process.argv[2] === '--raw-read-child') {
@@ -356,7 +356,7 @@ function formatPerf(nodes) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Facts about the machine and the code under test (as in scan.mjs)
+// Facts about the machine and the code under test 
 // ---------------------------------------------------------------------------------------
 function readFileOr(p, d = '') {
   try {
