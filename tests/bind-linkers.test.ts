@@ -440,7 +440,7 @@ function object(key: string, args: string[]): Promise<string> {
   return p;
 }
 
-const CFLAGS = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', `-I${SDK}/include`, `-I${FIXTURES}`];
+const CFLAGS = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', `-I${SDK}/include`, `-I${SDK}/examples`, `-I${FIXTURES}`];
 const reservation = (abi: number) => object(`reservation${abi}`, [`-DSL_ABI=${abi}`, join(SDK, 'arch/x86_64/reservation.S')]);
 const clientObject = (abi: number, pie: boolean, withLib: boolean) =>
   object(`client-abi${abi}-${pie ? 'pie' : 'nopie'}${withLib ? '-lib' : ''}`,
