@@ -25,7 +25,7 @@ const SIZE: LargeImageOptions = { clients: 300, files: 4000, dirs: 20 };
 /** The in-place images: the first part of the same image (same paths, same bytes), to keep the re-runs short. */
 const IN_PLACE_SIZE: LargeImageOptions = { clients: 150, files: 2000, dirs: 20 };
 /** What write-beside leaves when killed between writing and renaming; none may survive a full run. */
-const LEFTOVER = /\.syslayer-\d+-(\d+|link|journal)$/;
+const LEFTOVER = /(^|\/)\.[^/]+\.syslayer-\d+-(\d+|link|journal|stage)(\/|$)/;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stdout.write(`[kill] ${line}\n`);

@@ -18,11 +18,11 @@ export function scan(batch: ScanBatch): ScanOutcome[] {
 
 export function bind(batch: BindBatch): FileOutcome[] {
   return batch.entries.map((e) =>
-    bindFile(core, { file: join(batch.root, e.path), path: e.path, layer: batch.catalog[e.layer]!, targetKernel: batch.targetKernel }, batch.mode));
+    bindFile(core, { file: join(batch.root, e.path), path: e.path, layer: batch.catalog[e.layer]!, targetKernel: batch.targetKernel }, batch.to));
 }
 
 export function unbind(batch: UnbindBatch): FileOutcome[] {
-  return batch.paths.map((path) => unbindFile(core, join(batch.root, path), path, batch.mode));
+  return batch.paths.map((path) => unbindFile(core, join(batch.root, path), path, batch.to));
 }
 
 export function verify(batch: VerifyBatch): FileOutcome[] {

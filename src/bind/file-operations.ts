@@ -1,24 +1,32 @@
 // Binding, unbinding and verifying one client file with a core instance: what a worker does for
 // each file of a batch. The core does the byte work; this orchestrates and hashes.
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import type { Core } from '../core/core.js';
 import type { PreparedClient } from '../core/bind-record.js';
 import type { Layer } from '../layers/catalog.js';
 import { selectLayer } from '../layers/select.js';
-import { replaceFile, rewriteFile } from '../util/file-writers.js';
+import { rewriteFile, writeStagedFile } from '../util/file-writers.js';
 
 /**
- * How a worker writes a result: 'replace' beside-and-rename (a user's tree), 'rewrite' in place
- * (a private copy; the caller then restores attributes with copyAttributes).
+ * Where a worker writes a result, at the file's own relative path under `root`: 'stage' makes a
+ * new file in a staging directory (in place: the main thread copies attributes and renames it
+ * over the old name), 'rewrite' overwrites the file of a private copy (-o).
  */
-export type WriteMode = 'replace' | 'rewrite';
+export interface Destination {
+  root: string;
+  how: 'stage' | 'rewrite';
+}
 
-const writers = { replace: replaceFile, rewrite: rewriteFile };
+function write(to: Destination, path: string, bytes: Uint8Array): void {
+  if (to.how === 'stage') writeStagedFile(to.root, path, bytes);
+  else rewriteFile(join(to.root, path), bytes);
+}
 
 export interface BindPlanEntry {
-  /** Absolute path of the file to rewrite in place. */
+  /** Absolute path of the file to bind. */
   file: string;
-  /** Path for messages (relative to the image root). */
+  /** Its path relative to the image root: for messages, and where the result goes. */
   path: string;
   layer: Layer;
   targetKernel: number;
@@ -102,20 +110,21 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
   return { ok: true, output: bound.output, abi: prepared.abi, sameAsBefore, detached };
 }
 
-export function bindFile(core: Core, entry: BindPlanEntry, mode: WriteMode, output = entry.file): FileOutcome {
+/** Binds `entry.file` and writes the result to `to` (nothing when it is bound that way already). */
+export function bindFile(core: Core, entry: BindPlanEntry, to: Destination): FileOutcome {
   try {
     const length = core.loadFile(entry.file);
     const r = bindLoaded(core, length, entry.layer, entry.targetKernel, () => core.loadFile(entry.file));
     if (!r.ok) return { path: entry.path, status: 'error', error: r.error };
-    if (r.sameAsBefore && output === entry.file) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
-    writers[output === entry.file ? mode : 'replace'](output, r.output);
+    if (r.sameAsBefore) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
+    write(to, entry.path, r.output);
     return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name };
   } catch (error) {
     return { path: entry.path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };
   }
 }
 
-export function unbindFile(core: Core, file: string, path: string, mode: WriteMode): FileOutcome {
+export function unbindFile(core: Core, file: string, path: string, to: Destination): FileOutcome {
   try {
     const length = core.loadFile(file);
     const p = core.prepare(length);
@@ -123,7 +132,7 @@ export function unbindFile(core: Core, file: string, path: string, mode: WriteMo
     if (!p.prepared.old) return { path, status: 'not-bound' };
     const mismatch = originalMatches(core, p.prepared);
     if (mismatch) return { path, status: 'error', error: mismatch };
-    writers[mode](file, core.inputBytes(p.prepared.originalLength));
+    write(to, path, core.inputBytes(p.prepared.originalLength));
     return { path, status: 'unbound', abi: p.prepared.abi, layer: p.prepared.old.layerName };
   } catch (error) {
     return { path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };

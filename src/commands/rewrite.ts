@@ -5,8 +5,11 @@ import { basename, dirname, join } from 'node:path';
 import { makePlan, type Plan } from './plan.js';
 import { prepareOutput, type OutputTarget } from '../image/output-target.js';
 import { WorkerPool } from '../pool/pool.js';
-import type { FileOutcome, WriteMode } from '../bind/file-operations.js';
-import { copyAttributes, copyFileAttributes, restoreTimes } from '../util/file-writers.js';
+import type { Destination, FileOutcome } from '../bind/file-operations.js';
+import { commitStagedFile, copyAttributes, copyFileAttributes, stagingDirectory } from '../util/file-writers.js';
+import { captureDirectories, restoreDirectories } from '../util/directory-times.js';
+import { imageKind } from '../image/open-image.js';
+import { dirName } from '../image/tree.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 
@@ -36,8 +39,8 @@ interface Job {
  * A whole image is committed even when some files failed (they pass through unchanged and the
  * report names them); a single file that failed produces no output at all.
  */
-function finish(target: OutputTarget, single: boolean, outcomes: FileOutcome[]): void {
-  if (single && outcomes.some((o) => o.status === 'error')) target.abandon();
+async function finish(target: OutputTarget, single: boolean, outcomes: FileOutcome[]): Promise<void> {
+  if (single && outcomes.some((o) => o.status === 'error')) await target.abandon();
   else target.commit();
 }
 
@@ -69,20 +72,23 @@ function groupByInode(root: string, jobs: Job[]): Map<string, string[]> {
 }
 
 /**
- * The other names of each rewritten inode. A 'rewrite' kept the inode, so they already see the
- * new contents; a 'replace' made a new inode, so they are linked to it (link beside, rename over).
+ * The other names of each rewritten inode. In a copy (-o) the inode was rewritten, so they already
+ * see the new contents; in place a new inode replaced the first name, so the others are linked to
+ * it (link beside, rename over).
  */
-function followHardlinks(root: string, mode: WriteMode, groups: Map<string, string[]>, outcomes: FileOutcome[]): FileOutcome[] {
+function followHardlinks(root: string, relinkAliases: boolean, groups: Map<string, string[]>, outcomes: FileOutcome[]): FileOutcome[] {
   const all: FileOutcome[] = [];
   for (const outcome of outcomes) {
     all.push(outcome);
     for (const alias of (groups.get(outcome.path) ?? []).slice(1)) {
-      if (mode === 'replace' && (outcome.status === 'bound' || outcome.status === 'unbound')) relink(root, outcome.path, alias);
+      if (relinkAliases && wasWritten(outcome)) relink(root, outcome.path, alias);
       all.push({ ...outcome, path: alias });
     }
   }
   return all;
 }
+
+const wasWritten = (o: FileOutcome) => o.status === 'bound' || o.status === 'unbound';
 
 /**
  * In place, the names of a hardlinked client are replaced one after the other, so a kill between
@@ -126,61 +132,81 @@ function relink(root: string, leader: string, alias: string): void {
   renameSync(temp, join(root, alias));
 }
 
+type Run = (pool: WorkerPool, plan: Plan, root: string, to: Destination, jobs: Job[]) => Promise<FileOutcome[]>;
+type Choose = (plan: Plan) => { jobs: Job[]; refused: FileOutcome[] };
+
 /** Plans, prepares the output, rewrites the chosen clients with `run`, and commits. */
-async function rewriteClients(
-  image: string,
-  o: RewriteOptions,
-  choose: (plan: Plan) => { jobs: Job[]; refused: FileOutcome[] },
-  run: (pool: WorkerPool, plan: Plan, root: string, mode: WriteMode, jobs: Job[]) => Promise<FileOutcome[]>,
-): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+async function rewriteClients(image: string, o: RewriteOptions, choose: Choose, run: Run): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  const single = (await imageKind(image)) === 'file';
   return withPool(o.threads, async (pool) => {
-    const plan = await o.timers.time('plan', () => makePlan(image, { kernel: o.kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
-    const target = await o.timers.time('copy', () => prepareOutput(image, plan.single, o.output, o.inPlace));
+    // -o: the copy (cp -a, in the background) and the plan both only read the input.
+    const target = prepareOutput(image, single, o.output, o.inPlace);
     try {
-      const root = plan.single ? dirname(target.work) : target.work;
-      healFromJournals(root, plan.scan.leftovers ?? []);
-      for (const leftover of plan.scan.leftovers ?? []) rmSync(join(root, leftover), { force: true });
-      // -o rewrites a private copy, renamed into place as a whole: files can be overwritten in place.
-      const mode: WriteMode = o.inPlace ? 'replace' : 'rewrite';
+      const plan = await o.timers.time('plan', () => makePlan(image, { kernel: o.kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
+      await o.timers.time('copy', () => target.ready);
+      const root = single ? dirname(target.work) : target.work;
+      removeLeftovers(root, plan.scan.leftovers ?? []);
       const { jobs, refused } = choose(plan);
-      const located = jobs.map((j) => ({ ...j, path: plan.single ? basename(target.work) : j.path }));
+      const located = jobs.map((j) => ({ ...j, path: single ? basename(target.work) : j.path }));
       const groups = groupByInode(root, located);
-      // Renaming over a file changes its directory's times: note them to put them back.
-      const directories = new Map<string, { atime: bigint; mtime: bigint }>();
-      if (mode === 'replace') {
-        // The root too: the hardlink journal is written there.
-        for (const j of [{ path: 'journal' }, ...located]) {
-          const dir = join(root, dirname(j.path));
-          if (!directories.has(dir)) {
-            const st = lstatSync(dir, { bigint: true });
-            directories.set(dir, { atime: st.atimeNs, mtime: st.mtimeNs });
-          }
-        }
-      }
+      const leaders = located.filter((j) => groups.has(j.path));
       o.progress.update(`rewriting ${groups.size} files`);
-      const journal = mode === 'replace' ? writeJournal(root, groups) : null;
-      const outcomes = await o.timers.time('rewrite', () => run(pool, plan, root, mode, located.filter((j) => groups.has(j.path))));
-      const all = followHardlinks(root, mode, groups, outcomes);
-      if (journal) rmSync(journal, { force: true });
-      await o.timers.time('attributes', () => {
-        if (mode === 'replace') {
-          for (const [dir, t] of directories) restoreTimes(dir, t.atime, t.mtime);
-          return;
-        }
-        // Writing disturbed timestamps and dropped security.capability; the input still has them.
-        const rewritten = outcomes.filter((x) => x.status === 'bound' || x.status === 'unbound').map((x) => x.path);
-        if (plan.single) for (const _ of rewritten) copyFileAttributes(image, target.work);
-        else copyAttributes(image, root, rewritten);
-      });
-      if (plan.single) for (const out of all) out.path = plan.clients[0]!.path;
+      const all = o.inPlace
+        ? await rewriteInPlace(root, groups, (to) => run(pool, plan, root, to, leaders), o.timers)
+        : await rewriteCopy(groups, (to) => run(pool, plan, single ? root : image, to, leaders), o.timers, root,
+          (written) => (single ? written.forEach(() => copyFileAttributes(image, target.work)) : copyAttributes(image, root, written)));
+      if (single) for (const out of all) out.path = plan.clients[0]!.path;
       const result = [...all, ...refused];
-      finish(target, plan.single, result);
+      await finish(target, single, result);
       return { plan, outcomes: result };
     } catch (error) {
-      target.abandon();
+      await target.abandon();
       throw error;
     }
   });
+}
+
+/** What an interrupted run left: the hardlink groups its journal names are joined again first. */
+function removeLeftovers(root: string, leftovers: readonly string[]): void {
+  healFromJournals(root, leftovers);
+  for (const leftover of leftovers) rmSync(join(root, leftover), { recursive: true, force: true });
+}
+
+/**
+ * In place: every new file is staged, the old files' attributes are copied onto the staged ones
+ * in a few `cp` processes, and only then is each renamed over its old name. The directories whose
+ * entries that changes are noted first, so their times can be put back.
+ */
+async function rewriteInPlace(root: string, groups: Map<string, string[]>, work: (to: Destination) => Promise<FileOutcome[]>, timers: Timers): Promise<FileOutcome[]> {
+  // Every name's directory (hardlinked names are relinked), and the root: the staging directory
+  // and the hardlink journal are made there.
+  const capsule = captureDirectories(root, new Set(['', ...[...groups.values()].flat().map(dirName)]));
+  const stage = stagingDirectory(root);
+  const journal = writeJournal(root, groups);
+  try {
+    const outcomes = await timers.time('rewrite', () => work({ root: stage, how: 'stage' }));
+    await timers.time('commit', () => {
+      const written = outcomes.filter(wasWritten).map((x) => x.path);
+      copyAttributes(root, stage, written);
+      for (const path of written) commitStagedFile(root, stage, path, () => readFileSync(join(stage, path)));
+    });
+    return followHardlinks(root, true, groups, outcomes);
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+    if (journal) rmSync(journal, { force: true });
+    await timers.time('attributes', () => restoreDirectories(root, capsule));
+  }
+}
+
+/**
+ * -o: each file of the private copy at `root` is overwritten (read from the input, which is the
+ * same bytes); `copyBack` puts back from the input what writing disturbed.
+ */
+async function rewriteCopy(groups: Map<string, string[]>, work: (to: Destination) => Promise<FileOutcome[]>, timers: Timers,
+  root: string, copyBack: (written: string[]) => void): Promise<FileOutcome[]> {
+  const outcomes = await timers.time('rewrite', () => work({ root, how: 'rewrite' }));
+  await timers.time('attributes', () => copyBack(outcomes.filter(wasWritten).map((x) => x.path)));
+  return followHardlinks(root, false, groups, outcomes);
 }
 
 export async function bindImage(image: string, o: RewriteOptions): Promise<RewriteReport> {
@@ -191,7 +217,7 @@ export async function bindImage(image: string, o: RewriteOptions): Promise<Rewri
       jobs: plan.clients.filter((c) => c.layer !== null).map((c) => ({ path: c.path, layer: c.layer! })),
       refused: plan.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error' as const, error: c.error! })),
     }),
-    (pool, plan, root, mode, jobs) => pool.bind(root, { mode, catalog: plan.catalog, targetKernel: plan.kernel }, jobs),
+    (pool, plan, root, to, jobs) => pool.bind(root, { to, catalog: plan.catalog, targetKernel: plan.kernel }, jobs),
   );
   return { command: 'bind', ...r };
 }
@@ -201,7 +227,7 @@ export async function unbindImage(image: string, o: RewriteOptions): Promise<Rew
     image,
     { ...o, kernel: null },
     (plan) => ({ jobs: plan.clients.filter((c) => c.bound).map((c) => ({ path: c.path, layer: -1 })), refused: [] }),
-    (pool, _plan, root, mode, jobs) => pool.unbind(root, mode, jobs.map((j) => j.path)),
+    (pool, _plan, root, to, jobs) => pool.unbind(root, to, jobs.map((j) => j.path)),
   );
   return { command: 'unbind', ...r };
 }

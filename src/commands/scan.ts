@@ -51,9 +51,10 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   const leftovers: string[] = [];
   const regular: string[] = [];
   for (const [path, e] of tree.paths()) {
-    if (e.kind !== 'file') continue;
+    if (e.kind !== 'file' && e.kind !== 'dir') continue;
     if (TEMPORARY_NAME.test(path.slice(path.lastIndexOf('/') + 1))) leftovers.push(path);
-    else regular.push(path);
+    // An in-place rewrite stages its files in a directory of the image root: not the image's.
+    else if (e.kind === 'file' && !TEMPORARY_NAME.test(path.split('/', 1)[0]!)) regular.push(path);
   }
 
   let outcomes: ScanOutcome[];

@@ -1,9 +1,10 @@
-// Where a rewrite goes. `--in-place` rewrites files of the image itself (each by write-beside
-// and rename). `-o` makes a copy first — `cp -a` with reflinks where the file system has them,
+// Where a rewrite goes. `--in-place` rewrites files of the image itself (staged and renamed over
+// their old names). `-o` makes a copy first — `cp -a` with reflinks where the file system has them,
 // so modes, owners, timestamps, xattrs, hardlinks, devices and fifos all come along — into a
 // directory beside the destination, rewrites that, and renames it into place at the end: an
-// interrupted run leaves no half-written output at the final name.
-import { spawnSync } from 'node:child_process';
+// interrupted run leaves no half-written output at the final name. The copy runs in the background
+// (`ready`) so that the caller can plan the rewrite, which only reads the input, at the same time.
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from './open-image.js';
@@ -11,15 +12,17 @@ import { UsageError } from './open-image.js';
 export interface OutputTarget {
   /** The directory (or, for one file, the file) to rewrite in place. */
   work: string;
+  /** Resolves when `work` holds the complete copy (at once in place). */
+  ready: Promise<void>;
   /** Moves the work into place; call after every file is done. */
   commit(): void;
-  /** Removes the work after a failure (a no-op in place). */
-  abandon(): void;
+  /** Stops the copy and removes the work after a failure (a no-op in place). */
+  abandon(): Promise<void>;
 }
 
 export function prepareOutput(image: string, single: boolean, output: string | undefined, inPlace: boolean): OutputTarget {
   if (inPlace === (output !== undefined)) throw new UsageError('say where the result goes: -o <path> or --in-place');
-  if (inPlace) return { work: image, commit() {}, abandon() {} };
+  if (inPlace) return { work: image, ready: Promise.resolve(), commit() {}, async abandon() {} };
   const final = resolve(output!);
   if (final === resolve(image)) throw new UsageError(`-o ${output} is the input itself: use --in-place`);
   const work = join(dirname(final), `.${basename(final)}.syslayer-tmp-${process.pid}`);
@@ -28,13 +31,23 @@ export function prepareOutput(image: string, single: boolean, output: string | u
   for (const name of readdirSync(dirname(final))) {
     if (name.startsWith(prefix)) rmSync(join(dirname(final), name), { recursive: true, force: true });
   }
-  const r = spawnSync('cp', ['-a', '--reflink=auto', '--', single ? image : `${resolve(image)}/.`, work], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    rmSync(work, { recursive: true, force: true });
-    throw new Error(`cannot copy ${image} to ${work}: ${r.stderr.trim() || r.error?.message}`);
-  }
+  // setpriv (util-linux) makes the kernel stop the copy if this process is killed: no orphan
+  // goes on writing into a work directory that the next run removes.
+  const copy = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'cp', '-a', '--reflink=auto', '--', single ? image : `${resolve(image)}/.`, work],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  copy.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((done) => {
+    copy.on('error', (error) => { stderr ||= error.message; done(null); });
+    copy.on('close', done);
+  });
+  const ready = exited.then((code) => {
+    if (code !== 0) throw new Error(`cannot copy ${image} to ${work}: ${stderr.trim() || `cp exited with ${code}`}`);
+  });
+  ready.catch(() => {}); // awaited by the caller; abandon() cleans up either way
   return {
     work,
+    ready,
     commit() {
       if (existsSync(final)) {
         const old = `${work}.old`;
@@ -45,7 +58,9 @@ export function prepareOutput(image: string, single: boolean, output: string | u
         renameSync(work, final);
       }
     },
-    abandon() {
+    async abandon() {
+      copy.kill();
+      await exited;
       rmSync(work, { recursive: true, force: true });
     },
   };

@@ -59,8 +59,8 @@ export class WorkerPool {
     return this.runAll('bind', tasks, (t) => t.entries.length, onDone);
   }
 
-  unbind(root: string, mode: UnbindBatch['mode'], paths: string[], onDone?: (done: number) => void): Promise<FileOutcome[]> {
-    const tasks: UnbindBatch[] = batches(paths).map((p) => ({ root, mode, paths: p }));
+  unbind(root: string, to: UnbindBatch['to'], paths: string[], onDone?: (done: number) => void): Promise<FileOutcome[]> {
+    const tasks: UnbindBatch[] = batches(paths).map((p) => ({ root, to, paths: p }));
     return this.runAll('unbind', tasks, (t) => t.paths.length, onDone);
   }
 

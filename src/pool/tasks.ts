@@ -1,6 +1,6 @@
 // What the main thread sends to pool workers, and what they are started with.
 import type { Layer } from '../layers/catalog.js';
-import type { WriteMode } from '../bind/file-operations.js';
+import type { Destination } from '../bind/file-operations.js';
 
 export interface PoolWorkerData {
   /** The compiled core, shared by every worker (each makes its own instance). */
@@ -13,10 +13,13 @@ export interface ScanBatch {
   paths: string[];
 }
 
-/** Clients to bind in place; `layer` indexes `catalog` (layers are linked once, in the main thread). */
+/**
+ * Clients to bind, read from `root` and written to `to`; `layer` indexes `catalog` (layers are
+ * linked once, in the main thread).
+ */
 export interface BindBatch {
   root: string;
-  mode: WriteMode;
+  to: Destination;
   catalog: Layer[];
   targetKernel: number;
   entries: { path: string; layer: number }[];
@@ -24,7 +27,7 @@ export interface BindBatch {
 
 export interface UnbindBatch {
   root: string;
-  mode: WriteMode;
+  to: Destination;
   paths: string[];
 }
 
