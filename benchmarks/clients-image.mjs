@@ -120,7 +120,9 @@ function expectedStamp(rootfs, clients) {
  */
 export function ensureClientsImage({ cache = defaultCache(), rootfs, clients = 2048, log = () => {} }) {
   cache = path.resolve(cache);
-  rootfs = path.resolve(rootfs);
+  // The real directory: `cp -a` of a symlink would copy the link, and the clients would then be
+  // written into the rootfs itself.
+  rootfs = fs.realpathSync(path.resolve(rootfs));
   const name = `bench-clients-${clients}`;
   const dir = path.join(cache, name);
   const tar = path.join(cache, `${name}.tar`);
