@@ -23,10 +23,10 @@ import { LR_SIZE, LR_STATUS, LR_STATUS_OK, LR_STATUS_ERROR, LR_SLOT_COUNT, LR_IM
 
 /**
  * Address of an input area of at least `size` bytes, taken to hold a whole file. Growing keeps
- * the bytes already there, so JavaScript can read a file's first chunk before it knows its size.
+ * its first `keep` bytes, so JavaScript can read a file's first bytes before it knows its size.
  */
-export function inputArea(size: usize): usize {
-  const address = growInput(size);
+export function inputArea(size: usize, keep: usize): usize {
+  const address = growInput(size, keep);
   markWholeFileLoaded();
   return address;
 }

@@ -259,10 +259,13 @@ describe('bind --in-place killed with SIGKILL', () => {
     return { bound, leftovers, splitLinks: split.length };
   }
 
+  // The third kill lands later: while clients are still renamed, or, as the renames come in
+  // bursts of a few milliseconds, in the clean-up after the last one (staging directory removed,
+  // directory times put back). Either way every file must be whole and the re-run must succeed.
   const rounds: { label: string; fresh: boolean; delayMs: number }[] = [
     { label: 'fresh image, killed as soon as the first clients are rewritten', fresh: true, delayMs: 0 },
     { label: 'same image re-run, killed once more clients are rewritten', fresh: false, delayMs: 0 },
-    { label: 'fresh image, killed 150 ms after the first clients are rewritten', fresh: true, delayMs: 150 },
+    { label: 'fresh image, killed 150 ms after the first clients are rewritten (mid-run or in the clean-up)', fresh: true, delayMs: 150 },
   ];
   let copy = '';
   let ipClients: string[] = [];
@@ -286,7 +289,7 @@ describe('bind --in-place killed with SIGKILL', () => {
     const state = expectWholeFiles(copy, base, label, 'count');
     log(`${label}: ${state.bound} of ${ipClients.length} client names bound when killed; hardlinked names split: ${state.splitLinks}; temporaries left: ${state.leftovers.length}` +
       (state.leftovers.length ? ` (${state.leftovers.slice(0, 3).join(', ')}${state.leftovers.length > 3 ? ', …' : ''})` : ''));
-    if (trial.killedAfter !== null) expect(state.bound, `${label}: killed mid-run`).toBeLessThan(ipClients.length);
+    if (trial.killedAfter !== null && delayMs === 0) expect(state.bound, `${label}: killed mid-run`).toBeLessThan(ipClients.length);
     const continues = rounds[rounds.findIndex((r) => r.label === label) + 1]?.fresh === false;
     if (continues) return;
 

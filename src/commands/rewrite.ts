@@ -4,7 +4,7 @@ import { linkSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { basename, dirname, join } from 'node:path';
 import { makePlan, type Plan } from './plan.js';
 import { prepareOutput, type OutputTarget } from '../image/output-target.js';
-import { WorkerPool } from '../pool/pool.js';
+import { batches, WorkerPool } from '../pool/pool.js';
 import type { Destination, FileOutcome } from '../bind/file-operations.js';
 import { commitStagedFile, copyAttributes, copyFileAttributes, stagingDirectory } from '../util/file-writers.js';
 import { captureDirectories, restoreDirectories } from '../util/directory-times.js';
@@ -152,9 +152,9 @@ async function rewriteClients(image: string, o: RewriteOptions, choose: Choose, 
       const leaders = located.filter((j) => groups.has(j.path));
       o.progress.update(`rewriting ${groups.size} files`);
       const all = o.inPlace
-        ? await rewriteInPlace(root, groups, (to) => run(pool, plan, root, to, leaders), o.timers)
-        : await rewriteCopy(groups, (to) => run(pool, plan, single ? root : image, to, leaders), o.timers, root,
-          (written) => (single ? written.forEach(() => copyFileAttributes(image, target.work)) : copyAttributes(image, root, written)));
+        ? await rewriteInPlace(root, groups, leaders, (to, chunk) => run(pool, plan, root, to, chunk), o.timers)
+        : await rewriteCopy(groups, leaders, (to, chunk) => run(pool, plan, single ? root : image, to, chunk), o.timers, root,
+          async (written) => (single ? written.forEach(() => copyFileAttributes(image, target.work)) : copyAttributes(image, root, written)));
       if (single) for (const out of all) out.path = plan.clients[0]!.path;
       const result = [...all, ...refused];
       await finish(target, single, result);
@@ -172,29 +172,49 @@ function removeLeftovers(root: string, leftovers: readonly string[]): void {
   for (const leftover of leftovers) rmSync(join(root, leftover), { recursive: true, force: true });
 }
 
+/** Clients per commit: the first ones are committed while the workers still rewrite the rest. */
+const COMMIT_FILES = 256;
+
+/**
+ * Runs `work` on `jobs` in chunks and `commit` on each chunk's outcomes as soon as it is done,
+ * while the workers go on with the next chunks; returns every outcome, in job order.
+ */
+async function inChunks(jobs: Job[], work: (jobs: Job[]) => Promise<FileOutcome[]>, commit: (outcomes: FileOutcome[]) => Promise<void>): Promise<FileOutcome[]> {
+  const chunks = batches(jobs, COMMIT_FILES).map((chunk) => work(chunk).then(async (outcomes) => {
+    await commit(outcomes);
+    return outcomes;
+  }));
+  // Every chunk settles before anything is cleaned up, even when one failed.
+  const settled = await Promise.allSettled(chunks);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.flatMap((r) => (r as PromiseFulfilledResult<FileOutcome[]>).value);
+}
+
 /**
  * In place: every new file is staged, the old files' attributes are copied onto the staged ones
  * in a few `cp` processes, and only then is each renamed over its old name. The directories whose
  * entries that changes are noted first, so their times can be put back.
  */
-async function rewriteInPlace(root: string, groups: Map<string, string[]>, work: (to: Destination) => Promise<FileOutcome[]>, timers: Timers): Promise<FileOutcome[]> {
+async function rewriteInPlace(root: string, groups: Map<string, string[]>, jobs: Job[], work: (to: Destination, jobs: Job[]) => Promise<FileOutcome[]>, timers: Timers): Promise<FileOutcome[]> {
   // Every name's directory (hardlinked names are relinked), and the root: the staging directory
   // and the hardlink journal are made there.
   const capsule = captureDirectories(root, new Set(['', ...[...groups.values()].flat().map(dirName)]));
   const stage = stagingDirectory(root);
   const journal = writeJournal(root, groups);
   try {
-    const outcomes = await timers.time('rewrite', () => work({ root: stage, how: 'stage' }));
-    await timers.time('commit', () => {
-      const written = outcomes.filter(wasWritten).map((x) => x.path);
-      copyAttributes(root, stage, written);
+    const outcomes = await timers.time('rewrite', () => inChunks(jobs, (chunk) => work({ root: stage, how: 'stage' }, chunk), async (done) => {
+      const written = done.filter(wasWritten).map((x) => x.path);
+      await copyAttributes(root, stage, written);
       for (const path of written) commitStagedFile(root, stage, path, () => readFileSync(join(stage, path)));
-    });
+    }));
     return followHardlinks(root, true, groups, outcomes);
   } finally {
-    rmSync(stage, { recursive: true, force: true });
-    if (journal) rmSync(journal, { force: true });
-    await timers.time('attributes', () => restoreDirectories(root, capsule));
+    await timers.time('cleanup', () => {
+      rmSync(stage, { recursive: true, force: true });
+      if (journal) rmSync(journal, { force: true });
+      restoreDirectories(root, capsule);
+    });
   }
 }
 
@@ -202,10 +222,10 @@ async function rewriteInPlace(root: string, groups: Map<string, string[]>, work:
  * -o: each file of the private copy at `root` is overwritten (read from the input, which is the
  * same bytes); `copyBack` puts back from the input what writing disturbed.
  */
-async function rewriteCopy(groups: Map<string, string[]>, work: (to: Destination) => Promise<FileOutcome[]>, timers: Timers,
-  root: string, copyBack: (written: string[]) => void): Promise<FileOutcome[]> {
-  const outcomes = await timers.time('rewrite', () => work({ root, how: 'rewrite' }));
-  await timers.time('attributes', () => copyBack(outcomes.filter(wasWritten).map((x) => x.path)));
+async function rewriteCopy(groups: Map<string, string[]>, jobs: Job[], work: (to: Destination, jobs: Job[]) => Promise<FileOutcome[]>, timers: Timers,
+  root: string, copyBack: (written: string[]) => Promise<void>): Promise<FileOutcome[]> {
+  const outcomes = await timers.time('rewrite', () => inChunks(jobs, (chunk) => work({ root, how: 'rewrite' }, chunk),
+    (done) => copyBack(done.filter(wasWritten).map((x) => x.path))));
   return followHardlinks(root, false, groups, outcomes);
 }
 

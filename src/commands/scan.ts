@@ -1,14 +1,18 @@
 // `syslayer scan <image>`: every ELF file of a directory image, its facts (DESIGN §5) and, for
 // each object with DT_NEEDED, its dependency closure resolved inside the image root.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { ElfFacts, ScanOutcome } from '../core/facts.js';
-import { walkDirectory } from '../image/walk-directory.js';
+import { directoryTree, walkDirectories } from '../image/walk-directory.js';
 import { imageKind, UsageError } from '../image/open-image.js';
 import type { ImageTree } from '../image/tree.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
 import { ClosureResolver, type Closure } from '../closure/resolve.js';
-import { WorkerPool } from '../pool/pool.js';
+import type { WorkerPool } from '../pool/pool.js';
+import { BATCH_FILES } from '../pool/batches.js';
+import { SharedScan } from '../pool/shared-scan.js';
+import { Core, compileCore } from '../core/core.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 import { TEMPORARY_NAME } from '../util/file-writers.js';
@@ -43,59 +47,107 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   const kind = await imageKind(image);
   if (kind !== 'directory') throw new UsageError(`${image}: scan reads directory images (tar images are not supported yet)`);
 
-  // Workers start (load modules, instantiate the core) while the main thread walks the tree.
-  const pool = options.pool ?? new WorkerPool(options.threads);
-  progress.update('walking the tree');
-  const tree = await timers.time('walk', () => walkDirectory(image));
+  // Workers, if any, start (load modules, instantiate the core) while the main thread walks the
+  // tree; the files go to them, or to the main thread, in batches as the walk finds them.
+  const pool = options.pool ?? await scanPool(options.threads);
+  const tree = directoryTree(image);
   // Temporary files a killed rewrite left behind are not part of the image: the next rewrite removes them.
   const leftovers: string[] = [];
-  const regular: string[] = [];
-  for (const [path, e] of tree.paths()) {
-    if (e.kind !== 'file' && e.kind !== 'dir') continue;
-    if (TEMPORARY_NAME.test(path.slice(path.lastIndexOf('/') + 1))) leftovers.push(path);
-    // An in-place rewrite stages its files in a directory of the image root: not the image's.
-    else if (e.kind === 'file' && !TEMPORARY_NAME.test(path.split('/', 1)[0]!)) regular.push(path);
-  }
-
-  let outcomes: ScanOutcome[];
+  const core = new Core(pool?.module ?? compileCore());
+  const reading = new SharedScan(pool, core, image, (done, found) => progress.update(`reading ${done}/${found} files`));
+  progress.update('walking the tree');
   try {
-    outcomes = await timers.time('read', () =>
-      pool.scan(image, regular, (done) => progress.update(`reading ${done}/${regular.length} files`)),
-    );
-  } finally {
-    if (!options.pool) await pool.close();
+    await timers.time('walk and read', async () => {
+      let batch: string[] = [];
+      let yielded = performance.now();
+      for (const { dir, files, dirs } of walkDirectories(image, tree)) {
+        // An in-place rewrite stages its files in a directory of the image root: not the image's.
+        const slash = dir.indexOf('/');
+        const staged = isTemporary(slash < 0 ? dir : dir.slice(0, slash));
+        for (const path of dirs) if (isTemporary(baseName(path))) leftovers.push(path);
+        for (const path of files) {
+          if (isTemporary(baseName(path))) leftovers.push(path);
+          else if (!staged) {
+            batch.push(path);
+            if (batch.length === BATCH_FILES) {
+              reading.add(batch);
+              batch = [];
+            }
+          }
+        }
+        reading.helpIfBehind();
+        // Let the pool hear that workers are ready or done, and hand them the next batches.
+        if (performance.now() - yielded > 1) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          yielded = performance.now();
+        }
+      }
+      if (batch.length > 0) reading.add(batch);
+      await reading.finish();
+      timers.record('read in main thread', reading.mainThreadMs);
+    });
+  } catch (error) {
+    if (!options.pool) await pool?.close();
+    throw error;
   }
-
-  progress.update('resolving dependency closures');
-  const ldSoConf = await readLdSoConf(tree, imageReader(image));
-  const report = await timers.time('closure', () => scanReportFrom(image, tree, ldSoConf, outcomes));
-  progress.stop();
-  return { ...report, leftovers };
+  // The workers wind down while the closures are resolved (stopping them took 20 ms).
+  const closing = options.pool ? null : pool?.close();
+  try {
+    progress.update('resolving dependency closures');
+    const ldSoConf = await readLdSoConf(tree, imageReader(image));
+    const report = await timers.time('closure', () => scanReportFrom(image, tree, ldSoConf, reading.outcomes, reading.other));
+    progress.stop();
+    return { ...report, leftovers };
+  } finally {
+    await closing;
+  }
 }
 
-/** The report of a scanned image: each ELF file's facts with its closure, and the counts. */
-export function scanReportFrom(image: string, tree: ImageTree, ldSoConf: string[], outcomes: ScanOutcome[]): ScanReport {
+/**
+ * The workers of a scan of its own: `threads`, or by default one for each core but one, as the
+ * main thread reads files too, and none on two cores or fewer. There a worker, starting (120 ms
+ * until its first task) while the main thread walks, does not pay for itself: a rootfs took
+ * 0.50 s without workers, 0.57 s with one, 0.65 s with two; a client image 0.78 s without, 0.88 s
+ * with one. Without workers, piscina is not even loaded (25 ms).
+ */
+async function scanPool(threads: number | undefined): Promise<WorkerPool | null> {
+  const cores = availableParallelism();
+  const workers = threads ?? (cores > 2 ? cores - 1 : 0);
+  if (workers === 0) return null;
+  const { WorkerPool } = await import('../pool/pool.js');
+  return new WorkerPool(workers);
+}
+
+/** Temporary names all start with a dot: most names need no regular expression. */
+const isTemporary = (name: string) => name.charCodeAt(0) === 0x2e && TEMPORARY_NAME.test(name);
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+/**
+ * The report of a scanned image: each ELF file's facts with its closure, and the counts.
+ * `outcomes` need not list non-ELF files: `otherFiles` counts those it leaves out.
+ */
+export function scanReportFrom(image: string, tree: ImageTree, ldSoConf: string[], outcomes: ScanOutcome[], otherFiles = 0): ScanReport {
   const files = resolveClosures(tree, ldSoConf, outcomes);
-  const counts = { files: outcomes.length, elf: 0, other: 0, errors: 0, directories: 0, symlinks: 0, special: 0 };
+  const counts = { files: outcomes.length + otherFiles, elf: 0, other: otherFiles, errors: 0, directories: 0, symlinks: 0, special: 0 };
   for (const o of outcomes) {
     if (o.kind === 'elf') counts.elf++;
     else if (o.kind === 'other') counts.other++;
     else counts.errors++;
   }
-  for (const [, entry] of tree.paths()) {
-    if (entry.kind === 'dir') counts.directories++;
-    else if (entry.kind === 'symlink') counts.symlinks++;
-    else if (entry.kind === 'other') counts.special++;
-  }
+  counts.directories = tree.count('dir');
+  counts.symlinks = tree.count('symlink');
+  counts.special = tree.count('other');
   counts.errors += tree.unreadable.length;
   for (const u of tree.unreadable) files.push({ path: u.path, size: 0, error: `cannot list directory: ${u.error}` });
   return { image, files, counts, ldSoConf, tree };
 }
 
 export function imageReader(root: string) {
+  // Read synchronously: a few small files, and the thread pool's first use (its threads
+  // starting) cost a scan 10-30 ms.
   return async (path: string): Promise<string | null> => {
     try {
-      return await readFile(join(root, path), 'utf8');
+      return readFileSync(join(root, path), 'utf8');
     } catch {
       return null;
     }
@@ -110,10 +162,26 @@ function resolveClosures(tree: ImageTree, ldSoConf: string[], outcomes: ScanOutc
   for (const o of outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
     if (o.kind === 'elf') {
       const closure = o.facts.needed.length > 0 || o.facts.interpreter ? resolver.closureOf(o.path, o.facts) : null;
-      files.push({ path: o.path, size: o.size, ...o.facts, closure });
+      files.push(elfFileRecord(o.path, o.size, o.facts, closure));
     } else if (o.kind === 'error') {
       files.push({ path: o.path, size: o.size, error: o.error, ...(o.errorOffset !== undefined ? { errorOffset: o.errorOffset } : {}) });
     }
   }
   return files;
+}
+
+/**
+ * The record of an ELF file in the report: its facts, in their order, between its path and size
+ * and its closure. Spelled out, not spread: V8 builds an object with a spread inside a literal
+ * property by property, and JSON.stringify of the report then took twice as long (a client
+ * image's 3,004 ELF files: 12 ms against 6). TypeScript checks that no fact is left out.
+ */
+function elfFileRecord(path: string, size: number, f: ElfFacts, closure: Closure | null): ElfFileRecord {
+  return {
+    path, size, class: f.class, endian: f.endian, machine: f.machine, machineName: f.machineName, type: f.type,
+    osabi: f.osabi, osabiName: f.osabiName, abiVersion: f.abiVersion, flags: f.flags, entry: f.entry,
+    phnum: f.phnum, shnum: f.shnum, interpreter: f.interpreter, soname: f.soname, needed: f.needed,
+    rpath: f.rpath, runpath: f.runpath, dtFlags: f.dtFlags, dtFlags1: f.dtFlags1, linkage: f.linkage,
+    buildId: f.buildId, abiTag: f.abiTag, syslayer: f.syslayer, closure,
+  };
 }

@@ -9,10 +9,11 @@ import { decodeLinkRecord } from './link-record.js';
 import { decodeBindRecord, type CoreOutcome, type PreparedClient } from './bind-record.js';
 import { BIND_PARAMS, BIND_PARAMS_SIZE } from './generated/bind-params-record.js';
 import { SR_CHUNK_SIZE } from './generated/scan-record.js';
+import type { ScanOutcome } from './facts.js';
 
 interface CoreExports {
   memory: WebAssembly.Memory;
-  inputArea(size: number): number;
+  inputArea(size: number, keep: number): number;
   loadingInChunks(size: number): void;
   chunksLoaded(offset: number, length: number): void;
   scan(length: number): number;
@@ -49,10 +50,12 @@ export interface LinkedImage {
 export type LinkOutcome = { ok: true; linked: LinkedImage } | { ok: false; error: string; errorOffset: number };
 
 /**
- * The first read of every file. It answers "is this ELF?" and, for most files, holds the whole
- * file; larger ELF files are then read chunk by chunk, only where the core looks.
+ * The first read of every file: it answers "is this ELF?". Only an ELF file gets the rest of its
+ * first chunk, then further chunks where the core looks. Most files of an image are not ELF, and
+ * a 4 KiB read costs them less than a whole 64 KiB chunk did (10,312 files of a Debian rootfs:
+ * 120-128 ms against 147-152 ms to open, read into core memory and close).
  */
-const FIRST_READ = SR_CHUNK_SIZE;
+const FIRST_READ = 4096;
 
 export function corePath(debug = process.env.SYSLAYER_CORE_DEBUG === '1'): string {
   return join(packageRoot(), 'build', debug ? 'syslayer.debug.wasm' : 'syslayer.wasm');
@@ -62,9 +65,15 @@ export function compileCore(path = corePath()): WebAssembly.Module {
   return new WebAssembly.Module(readFileSync(path));
 }
 
+const NOT_ELF: ScanResult = Object.freeze({ status: 'not-elf' });
+/** A non-ELF file longer than the first read: its size was not measured. */
+const LONG_NOT_ELF = Object.freeze({ size: null, record: NOT_ELF });
+
 export class Core {
   private readonly exports: CoreExports;
   private inputAddress = 0;
+  /** A view of the first-read area, kept while nothing else asks for the input area. */
+  private firstView: Uint8Array | null = null;
 
   constructor(module: WebAssembly.Module) {
     const instance = new WebAssembly.Instance(module, {
@@ -78,9 +87,13 @@ export class Core {
     this.exports = instance.exports as unknown as CoreExports;
   }
 
-  /** A view of `size` bytes of core memory to read a file into. Invalid after the next call. */
-  inputView(size: number): Uint8Array {
-    this.inputAddress = this.exports.inputArea(size);
+  /**
+   * A view of `size` bytes of core memory to read a file into, holding the first `keep` bytes of
+   * the last one. Invalid after the next call.
+   */
+  inputView(size: number, keep = 0): Uint8Array {
+    this.firstView = null; // the area may move
+    this.inputAddress = this.exports.inputArea(size, keep);
     return new Uint8Array(this.exports.memory.buffer, this.inputAddress, size);
   }
 
@@ -175,6 +188,7 @@ export class Core {
     const r = decodeBindRecord(this.exports.memory, this.exports.bind());
     if (!r.ok) return r;
     this.inputAddress = r.outputPtr; // the binder may have moved the area to grow it
+    this.firstView = null;
     return { ok: true, output: new Uint8Array(this.exports.memory.buffer, r.outputPtr, r.outputLen) };
   }
 
@@ -185,34 +199,89 @@ export class Core {
   scanFile(path: string): { size: number; record: ScanResult } {
     const fd = openSync(path, 'r');
     try {
-      // Most files fit in the first read, and a short read tells their size: no fstat for them.
-      let size = readSync(fd, this.inputView(FIRST_READ), 0, FIRST_READ, 0);
-      const first = size;
-      const head = this.currentView(first);
-      if (!(first >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46)) {
-        return { size: first < FIRST_READ ? size : fstatSync(fd).size, record: { status: 'not-elf' } };
-      }
-      if (first === FIRST_READ) {
-        size = fstatSync(fd).size;
-        this.inputView(size); // keeps the first chunk
-        if (first < size) {
-          this.exports.loadingInChunks(size);
-          this.exports.chunksLoaded(0, first);
-        }
-      }
-      // Each round loads at least one new chunk, so this ends; in practice in two to four rounds.
-      for (;;) {
-        const record = this.scanInput(size);
-        if (record.status !== 'need-bytes') return { size, record };
-        const from = Math.floor(record.offset / SR_CHUNK_SIZE) * SR_CHUNK_SIZE;
-        const to = Math.min(size, Math.ceil((record.offset + record.length) / SR_CHUNK_SIZE) * SR_CHUNK_SIZE);
-        readFully(fd, this.currentView(size), from, to);
-        this.exports.chunksLoaded(from, to - from);
-      }
+      const { size, record } = this.scanOpenFile(fd);
+      return { size: size ?? fstatSync(fd).size, record };
     } finally {
       closeSync(fd);
     }
   }
+
+  /**
+   * Scans files `root/path` of a directory image. Non-ELF files are only counted (the report
+   * lists ELF files and failures), so their sizes are not asked for.
+   */
+  scanFiles(root: string, paths: readonly string[]): { outcomes: ScanOutcome[]; other: number } {
+    const outcomes: ScanOutcome[] = [];
+    let other = 0;
+    // join(root, path) for the walk's normalized paths, without normalizing each again.
+    const base = join(root, '.');
+    const prefix = base === '.' ? '' : base.endsWith('/') ? base : `${base}/`;
+    for (const path of paths) {
+      let fd = -1;
+      try {
+        fd = openSync(prefix + path, 'r');
+        const { size, record } = this.scanOpenFile(fd);
+        if (record.status === 'not-elf') other++;
+        else if (record.status === 'elf') outcomes.push({ path, kind: 'elf', size: size!, facts: record.facts });
+        else outcomes.push({ path, kind: 'error', size: size!, error: record.error, errorOffset: record.errorOffset });
+      } catch (error) {
+        // I/O failures (permissions, a file removed during the walk) are per-file outcomes too.
+        outcomes.push({ path, kind: 'error', size: 0, error: (error as NodeJS.ErrnoException).code
+          ? `cannot read: ${(error as Error).message}` : `internal error: ${(error as Error).message}` });
+      } finally {
+        if (fd >= 0) closeSync(fd);
+      }
+    }
+    return { outcomes, other };
+  }
+
+  /**
+   * Scans an open file. The size is null for a non-ELF file longer than the first read (it was
+   * not measured); ELF files and failures always come with theirs.
+   */
+  private scanOpenFile(fd: number): { size: number | null; record: ScanResult } {
+    // Non-ELF files never reach the core: the view is made once, not per file.
+    let view = this.firstView;
+    if (view === null || view.buffer !== this.exports.memory.buffer) view = this.firstView = this.inputView(FIRST_READ);
+    const first = readSync(fd, view, 0, FIRST_READ, 0);
+    if (!(first >= 4 && view[0] === 0x7f && view[1] === 0x45 && view[2] === 0x4c && view[3] === 0x46)) {
+      return first < FIRST_READ ? { size: first, record: NOT_ELF } : LONG_NOT_ELF;
+    }
+    let size = first;
+    if (first === FIRST_READ) {
+      // The rest of the first chunk. A file that ends before it is then whole, and its size known
+      // without fstat: most ELF files (683 of a rootfs's 954, 2,733 of a client image's 3,004).
+      size = readUpTo(fd, this.inputView(SR_CHUNK_SIZE, first), first, SR_CHUNK_SIZE);
+      if (size === SR_CHUNK_SIZE) {
+        size = fstatSync(fd).size;
+        if (size > SR_CHUNK_SIZE) {
+          this.inputView(size, SR_CHUNK_SIZE);
+          this.exports.loadingInChunks(size);
+          this.exports.chunksLoaded(0, SR_CHUNK_SIZE);
+        }
+      }
+    }
+    // Each round loads at least one new chunk, so this ends; in practice in two to four rounds.
+    for (;;) {
+      const record = this.scanInput(size);
+      if (record.status !== 'need-bytes') return { size, record };
+      const from = Math.floor(record.offset / SR_CHUNK_SIZE) * SR_CHUNK_SIZE;
+      const to = Math.min(size, Math.ceil((record.offset + record.length) / SR_CHUNK_SIZE) * SR_CHUNK_SIZE);
+      readFully(fd, this.currentView(size), from, to);
+      this.exports.chunksLoaded(from, to - from);
+    }
+  }
+}
+
+/** Reads bytes [from, to) of a file into `view` at the same offsets, or up to its end; returns where it stopped. */
+function readUpTo(fd: number, view: Uint8Array, from: number, to: number): number {
+  let at = from;
+  while (at < to) {
+    const n = readSync(fd, view, at, to - at, at);
+    if (n === 0) break;
+    at += n;
+  }
+  return at;
 }
 
 function readFully(fd: number, view: Uint8Array, from: number, to: number): void {

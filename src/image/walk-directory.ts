@@ -1,35 +1,66 @@
 // Walks a directory image into an ImageTree without following symlinks. Entry types come from
-// the directories themselves (no lstat per file). The walk is synchronous on purpose: measured
+// the directories themselves (no lstat per file). Each directory is read synchronously: measured
 // on a Debian rootfs (12,863 entries), readdirSync took 70-110 ms where opendir's async iterator
-// took 500-700 ms, and nothing else can run before the walk is done anyway.
-import { lstatSync, readdirSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
+// took 500-700 ms. A caller that has other work (a scan's reading) takes the walk a directory at
+// a time and does it in between.
+import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { ImageTree, joinPath, type EntryKind } from './tree.js';
+import { ImageTree, joinPath, type TreeEntry } from './tree.js';
 
 export function walkDirectory(root: string): ImageTree {
-  const tree = new ImageTree();
+  const walk = walkDirectories(root);
+  let step = walk.next();
+  while (!step.done) step = walk.next();
+  return step.value;
+}
+
+/** An empty tree for the directory image at `root`: it reads symlinks there when it follows them. */
+export function directoryTree(root: string): ImageTree {
+  return new ImageTree((path) => readlinkSync(join(root, path)));
+}
+
+/** What one step of the walk added: the paths of the regular files and directories in `dir`. */
+export interface Listing {
+  dir: string;
+  files: string[];
+  dirs: string[];
+}
+
+// Entries of a kind the tree shares: they are never changed, and 11,000 fewer objects matter here.
+const FILE: TreeEntry = Object.freeze({ kind: 'file' });
+const DIR: TreeEntry = Object.freeze({ kind: 'dir' });
+const OTHER: TreeEntry = Object.freeze({ kind: 'other' });
+
+/**
+ * The same walk, one directory at a time: yields what each directory added to the tree, so a
+ * caller can hand out the files found so far, and let other work run, before going on.
+ */
+export function* walkDirectories(root: string, tree = directoryTree(root)): Generator<Listing, ImageTree> {
   const pending: string[] = [''];
   while (pending.length > 0) {
     const dir = pending.pop()!;
     let entries: Dirent[];
     try {
-      entries = readdirSync(join(root, dir), { withFileTypes: true });
+      entries = readdirSync(dir === '' ? root : join(root, dir), { withFileTypes: true });
     } catch (error) {
       tree.unreadable.push({ path: dir, error: (error as Error).message });
       continue;
     }
+    const listing: Listing = { dir, files: [], dirs: [] };
     for (const dirent of entries) {
-      const path = joinPath(dir, dirent.name);
       try {
         // Some file systems do not store entry types in directories; only then is lstat needed.
-        const kind = kindOf(isTyped(dirent) ? dirent : lstatSync(join(root, path)));
-        if (kind === 'symlink') tree.add(path, { kind, target: readlinkSync(join(root, path)) });
-        else tree.add(path, { kind });
-        if (kind === 'dir') pending.push(path);
+        const type = isTyped(dirent) ? dirent : lstatSync(join(root, joinPath(dir, dirent.name)));
+        if (type.isFile()) listing.files.push(tree.addIn(dir, dirent.name, FILE));
+        else if (type.isDirectory()) listing.dirs.push(tree.addIn(dir, dirent.name, DIR));
+        else if (type.isSymbolicLink()) tree.addIn(dir, dirent.name, { kind: 'symlink' });
+        else tree.addIn(dir, dirent.name, OTHER);
       } catch (error) {
-        tree.unreadable.push({ path, error: (error as Error).message });
+        tree.unreadable.push({ path: joinPath(dir, dirent.name), error: (error as Error).message });
       }
     }
+    for (const d of listing.dirs) pending.push(d);
+    yield listing;
   }
   return tree;
 }
@@ -37,11 +68,4 @@ export function walkDirectory(root: string): ImageTree {
 function isTyped(d: Dirent): boolean {
   return d.isFile() || d.isDirectory() || d.isSymbolicLink() || d.isFIFO() || d.isSocket() ||
     d.isCharacterDevice() || d.isBlockDevice();
-}
-
-function kindOf(d: Dirent | Stats): EntryKind {
-  if (d.isFile()) return 'file';
-  if (d.isDirectory()) return 'dir';
-  if (d.isSymbolicLink()) return 'symlink';
-  return 'other';
 }

@@ -4,35 +4,36 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { compileCore } from '../core/core.js';
 import { packageRoot } from '../util/package-root.js';
-import type { ScanOutcome } from '../core/facts.js';
 import type { FileOutcome } from '../bind/file-operations.js';
 import type { EntryTask, EntryResult } from '../bind/entry-operations.js';
-import type { BindBatch, PoolWorkerData, ScanBatch, UnbindBatch, VerifyBatch } from './tasks.js';
+import type { BindBatch, PoolWorkerData, ScanBatch, ScanBatchResult, UnbindBatch, VerifyBatch } from './tasks.js';
+import { batches } from './batches.js';
 
-/** Files per task: large enough that the message round trip is noise, small enough to balance. */
-const BATCH_FILES = 64;
+export { BATCH_FILES, batches } from './batches.js';
 
-export function batches<T>(items: readonly T[], size = BATCH_FILES): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
+const workerModule = (name: string) => join(packageRoot(), 'dist', 'workers', name);
+const REWRITE_WORKER = workerModule('core-worker.js');
 
 export class WorkerPool {
   private readonly piscina: Piscina;
   /** The compiled core the workers instantiate; the main thread makes its own instance from it too. */
   readonly module: WebAssembly.Module;
 
+  /** Tasks the workers hold at once (one each): more wait in the pool's queue. */
+  readonly capacity: number;
+
   constructor(threads = Math.max(1, availableParallelism())) {
     this.module = compileCore();
     const workerData: PoolWorkerData = { module: this.module };
     this.piscina = new Piscina({
-      filename: join(packageRoot(), 'dist', 'workers', 'core-worker.js'),
+      // Workers start with the scan task loaded; the rewrite tasks load with the first of them.
+      filename: workerModule('scan-worker.js'),
       workerData,
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 60_000,
     });
+    this.capacity = threads;
   }
 
   /** Runs one task per batch on the named worker export; `onDone` hears the running file count. */
@@ -40,7 +41,7 @@ export class WorkerPool {
     let done = 0;
     const results = await Promise.all(
       tasks.map(async (task) => {
-        const out = (await this.piscina.run(task, { name })) as R[];
+        const out = (await this.piscina.run(task, { name, filename: REWRITE_WORKER })) as R[];
         done += count(task);
         onDone?.(done);
         return out;
@@ -49,9 +50,9 @@ export class WorkerPool {
     return results.flat();
   }
 
-  scan(root: string, paths: string[], onDone?: (done: number) => void): Promise<ScanOutcome[]> {
-    const tasks: ScanBatch[] = batches(paths).map((p) => ({ root, paths: p }));
-    return this.runAll('scan', tasks, (t) => t.paths.length, onDone);
+  /** Scans one batch of files of a directory image: a scan hands out batches as its walk finds files. */
+  scanBatch(batch: ScanBatch): Promise<ScanBatchResult> {
+    return this.piscina.run(batch, { name: 'scan' }) as Promise<ScanBatchResult>;
   }
 
   bind(root: string, base: Omit<BindBatch, 'root' | 'entries'>, entries: BindBatch['entries'], onDone?: (done: number) => void): Promise<FileOutcome[]> {
@@ -71,7 +72,7 @@ export class WorkerPool {
 
   /** One in-memory file (a tar entry); results come back in whatever order workers finish. */
   entry(task: EntryTask): Promise<EntryResult> {
-    return this.piscina.run(task, { name: 'entry' }) as Promise<EntryResult>;
+    return this.piscina.run(task, { name: 'entry', filename: REWRITE_WORKER }) as Promise<EntryResult>;
   }
 
   async close(): Promise<void> {

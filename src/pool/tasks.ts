@@ -1,5 +1,6 @@
 // What the main thread sends to pool workers, and what they are started with.
 import type { Layer } from '../layers/catalog.js';
+import type { ScanOutcome } from '../core/facts.js';
 import type { Destination } from '../bind/file-operations.js';
 
 export interface PoolWorkerData {
@@ -11,6 +12,12 @@ export interface PoolWorkerData {
 export interface ScanBatch {
   root: string;
   paths: string[];
+}
+
+/** What a scan task sends back: ELF files and failures; other files only as a count. */
+export interface ScanBatchResult {
+  outcomes: ScanOutcome[];
+  other: number;
 }
 
 /**

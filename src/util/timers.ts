@@ -25,6 +25,11 @@ export class Timers {
     }
   }
 
+  /** A pass measured in pieces elsewhere, as a child of the pass being timed now. */
+  record(name: string, ms: number): void {
+    this.stack[this.stack.length - 1]!.children.push({ name, ms, children: [] });
+  }
+
   finish(): TimerNode {
     this.root.ms = performance.now() - this.started;
     return this.root;
