@@ -6,7 +6,8 @@ import type { Core } from '../core/core.js';
 import type { PreparedClient } from '../core/bind-record.js';
 import type { Layer } from '../layers/catalog.js';
 import { selectLayer } from '../layers/select.js';
-import { rewriteFile, writeStagedFile } from '../util/file-writers.js';
+import { rewriteFile } from '../util/file-writers.js';
+import { writeStagedFile } from '../util/staging.js';
 
 /**
  * Where a worker writes a result, at the file's own relative path under `root`: 'stage' makes a

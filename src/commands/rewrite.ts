@@ -6,7 +6,8 @@ import { makePlan, type Plan } from './plan.js';
 import { prepareOutput, type OutputTarget } from '../image/output-target.js';
 import { batches, WorkerPool } from '../pool/pool.js';
 import type { Destination, FileOutcome } from '../bind/file-operations.js';
-import { commitStagedFile, copyAttributes, copyFileAttributes, stagingDirectory } from '../util/file-writers.js';
+import { copyAttributes, copyFileAttributes } from '../util/file-writers.js';
+import { commitStagedFiles, makeStage } from '../util/staging.js';
 import { captureDirectories, restoreDirectories } from '../util/directory-times.js';
 import { imageKind } from '../image/open-image.js';
 import { dirName } from '../image/tree.js';
@@ -200,13 +201,11 @@ async function rewriteInPlace(root: string, groups: Map<string, string[]>, jobs:
   // Every name's directory (hardlinked names are relinked), and the root: the staging directory
   // and the hardlink journal are made there.
   const capsule = captureDirectories(root, new Set(['', ...[...groups.values()].flat().map(dirName)]));
-  const stage = stagingDirectory(root);
+  const stage = makeStage(root);
   const journal = writeJournal(root, groups);
   try {
     const outcomes = await timers.time('rewrite', () => inChunks(jobs, (chunk) => work({ root: stage, how: 'stage' }, chunk), async (done) => {
-      const written = done.filter(wasWritten).map((x) => x.path);
-      await copyAttributes(root, stage, written);
-      for (const path of written) commitStagedFile(root, stage, path, () => readFileSync(join(stage, path)));
+      await commitStagedFiles(root, stage, done.filter(wasWritten).map((x) => x.path));
     }));
     return followHardlinks(root, true, groups, outcomes);
   } finally {
