@@ -23,5 +23,8 @@ export function captureDirectories(root: string, dirs: Iterable<string>): Buffer
 
 /** Puts back the mtimes (and modes and owners, unchanged anyway) that `captureDirectories` noted. */
 export function restoreDirectories(root: string, capsule: Buffer): void {
-  tar([...ENTRIES_ONLY, '--same-owner', '--same-permissions', '-C', root, '-xf', '-'], capsule, 'restore the directory times');
+  // Only root may give owners away (and tar refuses --same-owner otherwise): the owners are
+  // unchanged anyway, tar is only asked to keep them.
+  const owners = process.getuid?.() === 0 ? ['--same-owner'] : ['--no-same-owner'];
+  tar([...ENTRIES_ONLY, ...owners, '--same-permissions', '-C', root, '-xf', '-'], capsule, 'restore the directory times');
 }
