@@ -20,6 +20,8 @@ export interface OutputTarget {
   abandon(): Promise<void>;
 }
 
+const onPath = (command: string) => (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, command)));
+
 export function prepareOutput(image: string, single: boolean, output: string | undefined, inPlace: boolean): OutputTarget {
   if (inPlace === (output !== undefined)) throw new UsageError('say where the result goes: -o <path> or --in-place');
   if (inPlace) return { work: image, ready: Promise.resolve(), commit() {}, async abandon() {} };
@@ -32,9 +34,10 @@ export function prepareOutput(image: string, single: boolean, output: string | u
     if (name.startsWith(prefix)) rmSync(join(dirname(final), name), { recursive: true, force: true });
   }
   // setpriv (util-linux) makes the kernel stop the copy if this process is killed: no orphan
-  // goes on writing into a work directory that the next run removes.
-  const copy = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'cp', '-a', '--reflink=auto', '--', single ? image : `${resolve(image)}/.`, work],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+  // goes on writing into a work directory that the next run removes. Without it, cp runs as is.
+  const cp = ['cp', '-a', '--reflink=auto', '--', single ? image : `${resolve(image)}/.`, work];
+  const argv = onPath('setpriv') ? ['setpriv', '--pdeathsig', 'KILL', '--', ...cp] : cp;
+  const copy = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   copy.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((done) => {
