@@ -19,6 +19,7 @@ import type { Progress } from '../util/progress.js';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { packDirectory, extractInto } from '../image/tar/gnu-tar.js';
+import { walkDirectory } from '../image/walk-directory.js';
 
 export interface TarRunOptions {
   op: 'scan' | 'bind' | 'unbind' | 'verify';
@@ -83,16 +84,25 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
     // A plain scan needs neither: it reads the image once.
     const imageLayers: Layer[] = [];
     const kernelOption = o.op === 'unbind' || o.kernel === 'recorded' ? null : o.kernel;
-    const firstTree = o.op === 'scan' && kernelOption === null ? null : await o.timers.time('catalog', () => tarPass({
-      ...tarSource(image),
-      output: null,
-      wants: (path, bytes) => path.startsWith(IMAGE_LAYERS) && startsElf(bytes),
-      visit: async (path, bytes) => {
-        const layer = layerFromBytes(core, `${image}:${path}`, bytes);
-        if (layer) imageLayers.push(layer);
-        return null;
-      },
-    }));
+    const firstTree = o.op === 'scan' && kernelOption === null ? null : await o.timers.time('catalog', async () => {
+      // A directory is looked at where it is; a tarball is read once more, headers and layer objects only.
+      if (!isTarName(image)) {
+        const own = join(image, IMAGE_LAYERS);
+        if (existsSync(own)) imageLayers.push(...loadCatalog(core, [own]));
+        return walkDirectory(image);
+      }
+      return tarPass({
+        input: image,
+        output: null,
+        mayWant: (path) => path.startsWith(IMAGE_LAYERS),
+        wants: (path, bytes) => path.startsWith(IMAGE_LAYERS) && startsElf(bytes),
+        visit: async (path, bytes) => {
+          const layer = layerFromBytes(core, `${image}:${path}`, bytes);
+          if (layer) imageLayers.push(layer);
+          return null;
+        },
+      });
+    });
     const { kernel, kernelText } = resolveKernel(kernelOption, image, firstTree);
     const catalog = [...loadCatalog(core, o.layerDirs), ...imageLayers];
 

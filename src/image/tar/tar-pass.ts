@@ -36,6 +36,11 @@ export interface TarPassOptions {
   visit: (path: string, bytes: Buffer) => Promise<Buffer | null>;
   /** Which regular files `visit` wants (by path and contents): the others pass by (default: ELF files). */
   wants?: (path: string, bytes: Buffer) => boolean;
+  /**
+   * Which regular files can be wanted at all, by path. Without an output, the others are not even
+   * read into memory (the catalog pass looks at a few files of a whole image).
+   */
+  mayWant?: (path: string) => boolean;
 }
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
@@ -110,6 +115,10 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
           : header.type === 'file' || header.type === 'contiguous-file' || header.type === 'link' ? { kind: 'file' } : { kind: 'other' });
       }
 
+      if (!pack && o.mayWant && !o.mayWant(path)) {
+        entry.resume();
+        continue;
+      }
       if (header.type !== 'file' && header.type !== 'contiguous-file') {
         entry.resume();
         held.push({ header, bytes: null, result: Promise.resolve(null) });
