@@ -41,7 +41,8 @@ export function processEntry(core: Core, task: EntryTask): EntryResult {
   if (task.op === 'scan' || !isClient(facts)) return result;
 
   if (task.op === 'verify') {
-    return { ...result, outcome: verifyLoaded(core, core.loadBytes(bytes), path, task.catalog, task.targetKernel === 0 ? null : task.targetKernel) };
+    // The scan only read the loaded bytes: they are still the entry's, no second copy needed.
+    return { ...result, outcome: verifyLoaded(core, length, path, task.catalog, task.targetKernel === 0 ? null : task.targetKernel) };
   }
 
   if (task.op === 'unbind') {

@@ -4,7 +4,8 @@ import { linkSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { basename, dirname, join } from 'node:path';
 import { makePlan, type Plan } from './plan.js';
 import { prepareOutput, type OutputTarget } from '../image/output-target.js';
-import { batches, WorkerPool } from '../pool/pool.js';
+import { WorkerPool } from '../pool/pool.js';
+import { batches } from '../pool/batches.js';
 import type { Destination, FileOutcome } from '../bind/file-operations.js';
 import { copyAttributes, copyFileAttributes } from '../util/file-writers.js';
 import { commitStagedFiles, makeStage } from '../util/staging.js';
@@ -155,7 +156,10 @@ async function rewriteClients(image: string, o: RewriteOptions, choose: Choose, 
       const all = o.inPlace
         ? await rewriteInPlace(root, groups, leaders, (to, chunk) => run(pool, plan, root, to, chunk), o.timers)
         : await rewriteCopy(groups, leaders, (to, chunk) => run(pool, plan, single ? root : image, to, chunk), o.timers, root,
-          async (written) => (single ? written.forEach(() => copyFileAttributes(image, target.work)) : copyAttributes(image, root, written)));
+          async (written) => {
+            if (!single) await copyAttributes(image, root, written);
+            else if (written.length > 0) copyFileAttributes(image, target.work);
+          });
       if (single) for (const out of all) out.path = plan.clients[0]!.path;
       const result = [...all, ...refused];
       await finish(target, single, result);

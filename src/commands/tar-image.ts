@@ -9,16 +9,18 @@ import type { FileOutcome } from '../bind/file-operations.js';
 import type { EntryResult } from '../bind/entry-operations.js';
 import { loadCatalog, layerFromBytes, type Layer } from '../layers/catalog.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
-import { tarPass, startsElf, ImageError } from '../image/tar/tar-pass.js';
+import { tarPass, ImageError } from '../image/tar/tar-pass.js';
+import { startsElf } from '../core/elf-magic.js';
 import { UsageError } from '../image/open-image.js';
 import { WorkerPool } from '../pool/pool.js';
 import { scanReportFrom } from './scan.js';
 import { planFor, resolveKernel, type Plan } from './plan.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { packDirectory, extractInto } from '../image/tar/gnu-tar.js';
+import { commitWork, workBeside } from '../image/work-beside.js';
 import { walkDirectory } from '../image/walk-directory.js';
 
 export interface TarRunOptions {
@@ -43,22 +45,14 @@ const isTarName = (path: string) => /\.(tar|tar\.gz|tgz)$/.test(path);
 function streamTarget(output: string): { output: string | NodeJS.WritableStream; finish(): Promise<void>; abandon(): void } {
   if (isTarName(output)) return { output, finish: async () => {}, abandon() {} };
   const final = resolve(output);
-  const work = join(dirname(final), `.${basename(final)}.syslayer-tmp-${process.pid}`);
-  const prefix = `.${basename(final)}.syslayer-tmp-`;
-  for (const name of readdirSync(dirname(final))) if (name.startsWith(prefix)) rmSync(join(dirname(final), name), { recursive: true, force: true });
+  const work = workBeside(final);
   mkdirSync(work);
   const tar = extractInto(work);
   return {
     output: tar.child.stdin!,
     async finish() {
       await tar.done;
-      if (existsSync(final)) {
-        renameSync(final, `${work}.old`);
-        renameSync(work, final);
-        rmSync(`${work}.old`, { recursive: true, force: true });
-      } else {
-        renameSync(work, final);
-      }
+      commitWork(work, final);
     },
     abandon() {
       tar.child.kill('SIGKILL');

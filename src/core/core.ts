@@ -10,6 +10,7 @@ import { decodeBindRecord, type CoreOutcome, type PreparedClient } from './bind-
 import { BIND_PARAMS, BIND_PARAMS_SIZE } from './generated/bind-params-record.js';
 import { SR_CHUNK_SIZE } from './generated/scan-record.js';
 import type { ScanOutcome } from './facts.js';
+import { startsElf } from './elf-magic.js';
 
 interface CoreExports {
   memory: WebAssembly.Memory;
@@ -244,7 +245,7 @@ export class Core {
     let view = this.firstView;
     if (view === null || view.buffer !== this.exports.memory.buffer) view = this.firstView = this.inputView(FIRST_READ);
     const first = readSync(fd, view, 0, FIRST_READ, 0);
-    if (!(first >= 4 && view[0] === 0x7f && view[1] === 0x45 && view[2] === 0x4c && view[3] === 0x46)) {
+    if (!startsElf(view, first)) {
       return first < FIRST_READ ? { size: first, record: NOT_ELF } : LONG_NOT_ELF;
     }
     let size = first;
@@ -284,11 +285,8 @@ function readUpTo(fd: number, view: Uint8Array, from: number, to: number): numbe
   return at;
 }
 
+/** readUpTo, for bytes the file's size says are there. */
 function readFully(fd: number, view: Uint8Array, from: number, to: number): void {
-  let at = from;
-  while (at < to) {
-    const n = readSync(fd, view, at, to - at, at);
-    if (n === 0) throw new Error(`file shrank while being read (got ${at} of ${to} bytes)`);
-    at += n;
-  }
+  const at = readUpTo(fd, view, from, to);
+  if (at < to) throw new Error(`file shrank while being read (got ${at} of ${to} bytes)`);
 }

@@ -5,8 +5,9 @@
 // interrupted run leaves no half-written output at the final name. The copy runs in the background
 // (`ready`) so that the caller can plan the rewrite, which only reads the input, at the same time.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { commitWork, workBeside } from './work-beside.js';
 import { UsageError } from './open-image.js';
 
 export interface OutputTarget {
@@ -27,12 +28,7 @@ export function prepareOutput(image: string, single: boolean, output: string | u
   if (inPlace) return { work: image, ready: Promise.resolve(), commit() {}, async abandon() {} };
   const final = resolve(output!);
   if (final === resolve(image)) throw new UsageError(`-o ${output} is the input itself: use --in-place`);
-  const work = join(dirname(final), `.${basename(final)}.syslayer-tmp-${process.pid}`);
-  // Work directories of earlier runs that were killed are ours to remove.
-  const prefix = `.${basename(final)}.syslayer-tmp-`;
-  for (const name of readdirSync(dirname(final))) {
-    if (name.startsWith(prefix)) rmSync(join(dirname(final), name), { recursive: true, force: true });
-  }
+  const work = workBeside(final);
   // setpriv (util-linux) makes the kernel stop the copy if this process is killed: no orphan
   // goes on writing into a work directory that the next run removes. Without it, cp runs as is.
   const cp = ['cp', '-a', '--reflink=auto', '--', single ? image : `${resolve(image)}/.`, work];
@@ -52,14 +48,7 @@ export function prepareOutput(image: string, single: boolean, output: string | u
     work,
     ready,
     commit() {
-      if (existsSync(final)) {
-        const old = `${work}.old`;
-        renameSync(final, old);
-        renameSync(work, final);
-        rmSync(old, { recursive: true, force: true });
-      } else {
-        renameSync(work, final);
-      }
+      commitWork(work, final);
     },
     async abandon() {
       copy.kill();

@@ -9,7 +9,6 @@ import type { EntryTask, EntryResult } from '../bind/entry-operations.js';
 import type { BindBatch, PoolWorkerData, ScanBatch, ScanBatchResult, UnbindBatch, VerifyBatch } from './tasks.js';
 import { batches } from './batches.js';
 
-export { BATCH_FILES, batches } from './batches.js';
 
 const workerModule = (name: string) => join(packageRoot(), 'dist', 'workers', name);
 const REWRITE_WORKER = workerModule('core-worker.js');

@@ -6,13 +6,14 @@
 // beside its final name and renamed at the end; a failed or killed pass leaves no output there.
 import './binary-pax.js';
 import tarStream, { type Headers } from 'tar-stream';
-import { createReadStream, createWriteStream, renameSync, rmSync, readdirSync } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { basename, dirname, join } from 'node:path';
 import { ImageTree } from '../tree.js';
 import { entryPath, throughSymlink } from './entry-path.js';
 import { UsageError } from '../open-image.js';
+import { startsElf } from '../../core/elf-magic.js';
+import { commitWork, workBeside } from '../work-beside.js';
 
 /** Regular files up to this size are held in memory (syslayer clients are far smaller). */
 const BUFFERED_FILE = 16 * 1024 * 1024;
@@ -43,8 +44,6 @@ export interface TarPassOptions {
   mayWant?: (path: string) => boolean;
 }
 
-const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
-export const startsElf = (b: Buffer) => b.length >= 4 && b.subarray(0, 4).equals(ELF_MAGIC);
 
 async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -72,9 +71,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
   let sink: Promise<void> | null = null;
   let pack: tarStream.Pack | null = null;
   if (typeof o.output === 'string') {
-    const prefix = `.${basename(o.output)}.syslayer-tmp-`;
-    for (const name of readdirSync(dirname(o.output))) if (name.startsWith(prefix)) rmSync(join(dirname(o.output), name), { force: true });
-    temp = join(dirname(o.output), `${prefix}${process.pid}`);
+    temp = workBeside(o.output);
     pack = tarStream.pack();
     const from = pack as unknown as NodeJS.ReadableStream;
     sink = isGzip(o.output) ? pipeline(from, createGzip(), createWriteStream(temp)) : pipeline(from, createWriteStream(temp));
@@ -143,7 +140,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
     if (pack && sink) {
       pack.finalize();
       await sink;
-      if (temp && typeof o.output === 'string') renameSync(temp, o.output);
+      if (temp && typeof o.output === 'string') commitWork(temp, o.output);
     }
     return tree;
   } catch (error) {
