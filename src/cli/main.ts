@@ -1,7 +1,7 @@
 // The command line: parses arguments, runs a command, prints, and maps outcomes to exit codes in
 // one place: 0 all well, 1 some files failed (each is named), 2 usage errors.
 import { Command, CommanderError } from 'commander';
-import { UsageError, imageKind, type ImageKind } from '../image/open-image.js';
+import { RunError, UsageError, imageKind, type ImageKind } from '../image/open-image.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 
@@ -160,10 +160,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`syslayer: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    // Only the tar pipeline throws ImageError: it is loaded here when it was not already.
-    if (error instanceof (await import('../image/tar/tar-pass.js')).ImageError) {
-      // The image as a whole was refused (a hostile entry, a corrupt archive): nothing was written.
-      process.stderr.write(`syslayer: ${error.message}\n`);
+    // The run failed as a whole (RunError, ImageError among them: nothing was written), or a
+    // system call did (a full disk, a directory we may not write): the message names what and
+    // where. Anything else is a bug, and its stack is wanted.
+    const systemCall = error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+    if (error instanceof RunError || systemCall) {
+      process.stderr.write(`syslayer: ${(error as Error).message}\n`);
       return EXIT_SOME_FAILED;
     }
     throw error;

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { commitWork, workBeside } from './work-beside.js';
-import { UsageError } from './open-image.js';
+import { RunError, UsageError } from './open-image.js';
 
 export interface OutputTarget {
   /** The directory (or, for one file, the file) to rewrite in place. */
@@ -41,7 +41,7 @@ export function prepareOutput(image: string, single: boolean, output: string | u
     copy.on('close', done);
   });
   const ready = exited.then((code) => {
-    if (code !== 0) throw new Error(`cannot copy ${image} to ${work}: ${stderr.trim() || `cp exited with ${code}`}`);
+    if (code !== 0) throw new RunError(`cannot copy ${image} to ${work}: ${stderr.trim() || `cp exited with ${code}`}`);
   });
   ready.catch(() => {}); // awaited by the caller; abandon() cleans up either way
   return {

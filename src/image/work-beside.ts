@@ -3,6 +3,7 @@
 // files, tarballs, and directories extracted from a tar stream all go through here.
 import { lstatSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { UsageError } from './open-image.js';
 
 /**
  * The work path of this process beside `final` (`.<name>.syslayer-tmp-<pid>`). Work paths that
@@ -10,6 +11,9 @@ import { basename, dirname, join } from 'node:path';
  */
 export function workBeside(final: string): string {
   const prefix = `.${basename(final)}.syslayer-tmp-`;
+  if (!lstatSync(dirname(final), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`${final}: cannot write there: ${dirname(final)} is not a directory`);
+  }
   for (const name of readdirSync(dirname(final))) {
     if (name.startsWith(prefix)) rmSync(join(dirname(final), name), { recursive: true, force: true });
   }

@@ -6,12 +6,13 @@
 // back: extraction leaves them as they are, and neither renaming nor tar's listing changes them
 // (only reading a directory's entries can, and the walk of the scan has done that already).
 import { spawnSync } from 'node:child_process';
+import { RunError } from '../image/open-image.js';
 
 const ENTRIES_ONLY = ['--no-recursion', '--numeric-owner', '--format=posix'];
 
 function tar(args: string[], input: Uint8Array | string, what: string): Buffer {
   const r = spawnSync('tar', args, { input, maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`cannot ${what}: tar: ${r.stderr?.toString().trim() || r.error?.message}`);
+  if (r.status !== 0) throw new RunError(`cannot ${what}: tar: ${r.stderr?.toString().trim() || r.error?.message}`);
   return r.stdout;
 }
 

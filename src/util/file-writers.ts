@@ -10,6 +10,7 @@
 // input, what the write disturbed. In place, files are staged instead (staging.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { RunError } from '../image/open-image.js';
 
 /**
  * Temporary names: `.<name>.syslayer-<pid>-<n|link|journal|stage>`; a later run removes leftovers
@@ -40,7 +41,7 @@ export function rewriteFile(path: string, bytes: Uint8Array): void {
 /** Copies the attributes of the file `from` onto the file `to` (one process). */
 export function copyFileAttributes(from: string, to: string): void {
   const r = spawnSync('cp', [...CP_ATTRIBUTES, '--no-dereference', '--', from, to], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cannot copy file attributes: ${r.stderr.trim() || r.error?.message}`);
+  if (r.status !== 0) throw new RunError(`cannot copy file attributes: ${r.stderr.trim() || r.error?.message}`);
 }
 
 /** Runs `cp` with `args` and then `names`, a thousand at a time, in `cwd`. */
@@ -51,7 +52,7 @@ async function cpInBatches(args: readonly string[], names: readonly string[], cw
     child.stderr.on('data', (d) => (stderr += d));
     await new Promise<void>((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cannot copy file attributes: ${stderr.trim() || `cp exited with ${code}`}`))));
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new RunError(`cannot copy file attributes: ${stderr.trim() || `cp exited with ${code}`}`))));
     });
   }
 }

@@ -6,12 +6,13 @@
 // beside its final name and renamed at the end; a failed or killed pass leaves no output there.
 import './binary-pax.js';
 import tarStream, { type Headers } from 'tar-stream';
-import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, openSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { ImageTree } from '../tree.js';
 import { entryPath, throughSymlink } from './entry-path.js';
-import { UsageError } from '../open-image.js';
+import { RunError, UsageError } from '../open-image.js';
 import { startsElf } from '../../core/elf-magic.js';
 import { commitWork, workBeside } from '../work-beside.js';
 
@@ -20,7 +21,8 @@ const BUFFERED_FILE = 16 * 1024 * 1024;
 /** Bytes of held files waiting for their turn to be written. */
 const WINDOW = 32 * 1024 * 1024;
 
-export class ImageError extends Error {}
+/** A tar image refused as a whole (a hostile entry, a corrupt archive): nothing was written. */
+export class ImageError extends RunError {}
 
 export const isGzip = (path: string) => /\.(tar\.gz|tgz)$/.test(path);
 
@@ -61,20 +63,31 @@ interface Held {
 export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
   const tree = new ImageTree();
   const wants = o.wants ?? ((_path: string, bytes: Buffer) => startsElf(bytes));
+  // The output file is opened before anything is read: a place that cannot be written to is
+  // reported as such (the failed open names it), not as a stream torn down halfway.
+  let temp: string | null = null;
+  let outputFd: number | null = null;
+  try {
+    temp = typeof o.output === 'string' ? workBeside(o.output) : null;
+    outputFd = temp ? openSync(temp, 'w', 0o666) : null;
+  } catch (error) {
+    // Nobody will read the source: a producer (GNU tar packing a directory) must not wait on it.
+    (o.source as Readable | undefined)?.destroy();
+    throw error;
+  }
   const extract = tarStream.extract();
   const into = extract as unknown as NodeJS.WritableStream;
   const source = o.source ? pipeline(o.source, into)
     : isGzip(o.input) ? pipeline(createReadStream(o.input), createGunzip(), into) : pipeline(createReadStream(o.input), into);
   source.catch(() => {}); // the loop below sees the error through the extract stream
 
-  let temp: string | null = null;
   let sink: Promise<void> | null = null;
   let pack: tarStream.Pack | null = null;
   if (typeof o.output === 'string') {
-    temp = workBeside(o.output);
     pack = tarStream.pack();
     const from = pack as unknown as NodeJS.ReadableStream;
-    sink = isGzip(o.output) ? pipeline(from, createGzip(), createWriteStream(temp)) : pipeline(from, createWriteStream(temp));
+    const file = createWriteStream(temp!, { fd: outputFd! });
+    sink = isGzip(o.output) ? pipeline(from, createGzip(), file) : pipeline(from, file);
     sink.catch(() => {});
   } else if (o.output) {
     pack = tarStream.pack();
