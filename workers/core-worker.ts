@@ -4,8 +4,8 @@
 import { join } from 'node:path';
 import { core } from './worker-core.js';
 import type { BindBatch, UnbindBatch, VerifyBatch } from '../src/pool/tasks.js';
-import { bindFile, unbindFile, verifyFile, type FileOutcome } from '../src/bind/file-operations.js';
-import { processEntry, type EntryTask, type EntryResult } from '../src/bind/entry-operations.js';
+import { bindFile, unbindFile, verifyFile, type FileOutcome } from '../src/transform/file-operations.js';
+import { processEntry, type EntryTask, type EntryResult } from '../src/transform/entry-operations.js';
 
 export function bind(batch: BindBatch): FileOutcome[] {
   return batch.entries.map((e) =>

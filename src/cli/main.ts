@@ -1,7 +1,8 @@
 // The command line: parses arguments, runs a command, prints, and maps outcomes to exit codes in
 // one place: 0 all well, 1 some files failed (each is named), 2 usage errors.
 import { Command, CommanderError } from 'commander';
-import { RunError, UsageError, imageKind, type ImageKind } from '../image/open-image.js';
+import { imageKind, type ImageKind } from '../sources/detect.js';
+import { RunError, UsageError } from '../errors.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 
@@ -9,7 +10,7 @@ import { Timers } from '../util/timers.js';
 // pipeline (tar-stream) nor the binder and its catalog. Importing this module took 88 ms with every
 // command imported up front (of a 0.75 s rootfs scan), 32 ms so, most of it commander.
 const isTar = (kind: ImageKind) => kind === 'tar' || kind === 'tar.gz';
-const runTar: typeof import('../commands/tar-image.js').runTar = async (...args) => (await import('../commands/tar-image.js')).runTar(...args);
+const runTar: typeof import('../pipeline/rewrite-stream.js').runTar = async (...args) => (await import('../pipeline/rewrite-stream.js')).runTar(...args);
 
 export const EXIT_OK = 0;
 export const EXIT_SOME_FAILED = 1;
@@ -34,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
       const progress = await Progress.forTerminal();
       const report = isTar(await imageKind(image))
         ? (await runTar(image, { op: 'scan', kernel: null, layerDirs: [], output: null, threads: opts.threads, timers, progress })).plan.scan
-        : await (await import('../commands/scan.js')).scanImage(image, { timers, progress, threads: opts.threads });
+        : await (await import('../classify/scan-directory.js')).scanImage(image, { timers, progress, threads: opts.threads });
       progress.stop();
       const text = await timers.time('report', async () => opts.json
         ? `${JSON.stringify({ image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }, null, 1)}\n`
@@ -82,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .action(async (dirs: string[], opts: { json?: boolean }) => {
       const [{ existsSync }, { Core, compileCore }, { loadCatalog }, { formatLayers, layerSummary }] = await Promise.all([
-        import('node:fs'), import('../core/core.js'), import('../layers/catalog.js'), import('../report/rewrite-report.js')]);
+        import('node:fs'), import('../core/core.js'), import('../catalog/catalog.js'), import('../report/rewrite-report.js')]);
       for (const d of dirs) if (!existsSync(d)) throw new UsageError(`${d}: no such file or directory`);
       const catalog = loadCatalog(new Core(compileCore()), dirs);
       process.stdout.write(opts.json ? `${JSON.stringify(catalog.map(layerSummary), null, 1)}\n` : `${formatLayers(catalog)}\n`);
@@ -101,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
 
   withRewriteOptions(program.command('plan').description('show what bind would do, writing nothing').argument('<image>', 'a directory image or one file'))
     .action(async (image: string, opts: RewriteFlags) => {
-      const [{ makePlan }, { formatPlan, reportJson }] = await Promise.all([import('../commands/plan.js'), import('../report/rewrite-report.js')]);
+      const [{ makePlan }, { formatPlan, reportJson }] = await Promise.all([import('../pipeline/plan.js'), import('../report/rewrite-report.js')]);
       const timers = new Timers();
       const progress = await Progress.forTerminal();
       const plan = isTar(await imageKind(image))
@@ -118,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('-o, --output <path>', 'write the result here (a directory for a directory image)')
       .option('--in-place', 'rewrite the image itself, file by file')
       .action(async (image: string, opts: RewriteFlags) => {
-        const [{ bindImage, unbindImage }, { formatRewrite, reportJson }] = await Promise.all([import('../commands/rewrite.js'), import('../report/rewrite-report.js')]);
+        const [{ bindImage, unbindImage }, { formatRewrite, reportJson }] = await Promise.all([import('../pipeline/rewrite-directory.js'), import('../report/rewrite-report.js')]);
         const timers = new Timers();
         const progress = await Progress.forTerminal();
         const o = { kernel: opts.kernel ?? 'auto', layerDirs: opts.layers, output: opts.output, inPlace: opts.inPlace === true, threads: opts.threads, timers, progress };
@@ -136,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('re-derive every bound client from its original and check the rule still selects its layer')
     .argument('<image>', 'a directory image or one file'))
     .action(async (image: string, opts: RewriteFlags) => {
-      const [{ verifyImage }, { formatRewrite, reportJson }] = await Promise.all([import('../commands/rewrite.js'), import('../report/rewrite-report.js')]);
+      const [{ verifyImage }, { formatRewrite, reportJson }] = await Promise.all([import('../pipeline/rewrite-directory.js'), import('../report/rewrite-report.js')]);
       const timers = new Timers();
       const progress = await Progress.forTerminal();
       // Without --kernel, each file is checked against the kernel its bind record names.

@@ -1,6 +1,6 @@
 // Expands an `include` glob of ld.so.conf against the image tree (glob(3) semantics for `*`, `?`
 // and `[...]`, component by component; names starting with '.' match only an explicit '.').
-import { ImageTree, joinPath } from '../image/tree.js';
+import { ImageTree, joinPath } from '../pipeline/image-tree.js';
 
 function componentPattern(glob: string): RegExp {
   let re = '';

@@ -1,7 +1,7 @@
 // Reads etc/ld.so.conf of an image the way ldconfig does: one directory per line (or several,
 // separated by blanks, ':' or ','), '#' comments, `include` lines with globs (relative patterns
 // are taken from the including file's directory), `hwcap` lines ignored, include loops cut.
-import { ImageTree, dirName } from '../image/tree.js';
+import { ImageTree, dirName } from '../pipeline/image-tree.js';
 import { expandGlob } from './glob.js';
 
 export type ReadImageFile = (path: string) => Promise<string | null>;

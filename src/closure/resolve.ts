@@ -12,7 +12,7 @@
 // loaded as, or its SONAME) is not searched again.
 import type { ElfFacts } from '../core/facts.js';
 import { DF_1 } from '../elf/generated/elf.js';
-import { ImageTree, dirName } from '../image/tree.js';
+import { ImageTree, dirName } from '../pipeline/image-tree.js';
 import { searchDefaults, systemDirectories } from './search-defaults.js';
 
 export interface ClosureEntry {

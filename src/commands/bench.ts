@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
-import { UsageError } from '../image/open-image.js';
+import { UsageError } from '../errors.js';
 
 export function suitePath(): string {
   return join(packageRoot(), 'benchmarks', 'run.mjs');

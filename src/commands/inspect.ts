@@ -2,7 +2,7 @@
 import { Core, compileCore } from '../core/core.js';
 import type { ScanResult } from '../core/scan-record.js';
 import type { OldBinding } from '../core/bind-record.js';
-import { UsageError } from '../image/open-image.js';
+import { UsageError } from '../errors.js';
 
 export interface Inspection {
   size: number;

@@ -4,8 +4,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { compileCore } from '../core/core.js';
 import { packageRoot } from '../util/package-root.js';
-import type { FileOutcome } from '../bind/file-operations.js';
-import type { EntryTask, EntryResult } from '../bind/entry-operations.js';
+import type { FileOutcome } from '../transform/file-operations.js';
+import type { EntryTask, EntryResult } from '../transform/entry-operations.js';
 import type { BindBatch, PoolWorkerData, ScanBatch, ScanBatchResult, UnbindBatch, VerifyBatch } from './tasks.js';
 import { batches } from './batches.js';
 

@@ -1,7 +1,7 @@
 // What the main thread sends to pool workers, and what they are started with.
-import type { Layer } from '../layers/catalog.js';
+import type { Layer } from '../catalog/catalog.js';
 import type { ScanOutcome } from '../core/facts.js';
-import type { Destination } from '../bind/file-operations.js';
+import type { Destination } from '../transform/file-operations.js';
 
 export interface PoolWorkerData {
   /** The compiled core, shared by every worker (each makes its own instance). */

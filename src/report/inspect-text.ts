@@ -1,7 +1,7 @@
 // The readable form of `syslayer inspect`.
 import type { ElfFacts } from '../core/facts.js';
 import type { Inspection } from '../commands/inspect.js';
-import { formatKernelVersion } from '../layers/kernel-version.js';
+import { formatKernelVersion } from '../catalog/kernel-version.js';
 
 export function formatInspect(path: string, { size, record, binding }: Inspection): string {
   if (record.status === 'not-elf') return `${path}: not an ELF file (${size} bytes)`;

@@ -1,9 +1,9 @@
 // What plan, bind, unbind and verify tell a person (text) and a program (JSON, docs/report-json.md).
-import type { Plan } from '../commands/plan.js';
-import type { RewriteReport } from '../commands/rewrite.js';
-import type { FileOutcome } from '../bind/file-operations.js';
-import type { Layer } from '../layers/catalog.js';
-import { formatKernelVersion } from '../layers/kernel-version.js';
+import type { Plan } from '../pipeline/plan.js';
+import type { RewriteReport } from '../pipeline/rewrite-directory.js';
+import type { FileOutcome } from '../transform/file-operations.js';
+import type { Layer } from '../catalog/catalog.js';
+import { formatKernelVersion } from '../catalog/kernel-version.js';
 
 export function layerSummary(l: Layer) {
   return {

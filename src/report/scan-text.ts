@@ -1,6 +1,6 @@
 // The readable summary of a scan: what a person checks first (counts, missing libraries, syslayer
 // clients, unreadable files). The full facts are in --json.
-import type { ElfFileRecord, FileRecord, ScanReport } from '../commands/scan.js';
+import type { ElfFileRecord, FileRecord, ScanReport } from '../classify/scan-directory.js';
 
 const isElf = (f: FileRecord): f is ElfFileRecord => !('error' in f);
 

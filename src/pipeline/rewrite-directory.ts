@@ -3,15 +3,15 @@
 import { linkSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { makePlan, type Plan } from './plan.js';
-import { prepareOutput, type OutputTarget } from '../image/output-target.js';
+import { prepareOutput, type OutputTarget } from '../sinks/directory-copy.js';
 import { WorkerPool } from '../pool/pool.js';
 import { batches } from '../pool/batches.js';
-import type { Destination, FileOutcome } from '../bind/file-operations.js';
-import { copyAttributes, copyFileAttributes } from '../util/file-writers.js';
-import { commitStagedFiles, makeStage } from '../util/staging.js';
-import { captureDirectories, restoreDirectories } from '../util/directory-times.js';
-import { imageKind } from '../image/open-image.js';
-import { dirName } from '../image/tree.js';
+import type { Destination, FileOutcome } from '../transform/file-operations.js';
+import { copyAttributes, copyFileAttributes } from '../sinks/file-writers.js';
+import { commitStagedFiles, makeStage } from '../sinks/staging.js';
+import { captureDirectories, restoreDirectories } from '../sinks/directory-times.js';
+import { imageKind } from '../sources/detect.js';
+import { dirName } from './image-tree.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 

@@ -1,5 +1,5 @@
 // Kernel versions as layers and bind records encode them: KERNEL_VERSION(a,b,c) = a<<16 | b<<8 | c.
-import { UsageError } from '../image/open-image.js';
+import { UsageError } from '../errors.js';
 
 export function parseKernelVersion(text: string): number {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);

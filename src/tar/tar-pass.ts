@@ -10,19 +10,17 @@ import { createReadStream, createWriteStream, openSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
-import { ImageTree } from '../tree.js';
+import { ImageTree } from '../pipeline/image-tree.js';
 import { entryPath, throughSymlink } from './entry-path.js';
-import { RunError, UsageError } from '../open-image.js';
-import { startsElf } from '../../core/elf-magic.js';
-import { commitWork, workBeside } from '../work-beside.js';
+import { ImageError, UsageError } from '../errors.js';
+import { startsElf } from '../core/elf-magic.js';
+import { commitWork, workBeside } from '../sinks/work-beside.js';
 
 /** Regular files up to this size are held in memory (syslayer clients are far smaller). */
 const BUFFERED_FILE = 16 * 1024 * 1024;
 /** Bytes of held files waiting for their turn to be written. */
 const WINDOW = 32 * 1024 * 1024;
 
-/** A tar image refused as a whole (a hostile entry, a corrupt archive): nothing was written. */
-export class ImageError extends RunError {}
 
 export const isGzip = (path: string) => /\.(tar\.gz|tgz)$/.test(path);
 

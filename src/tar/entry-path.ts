@@ -1,7 +1,7 @@
 // Tar entry names an image may hold, and those it must refuse (DESIGN §7): an absolute name, a
 // '..' component, a hardlink to such a name, or an entry below a symlink of the image — each would
 // be written outside the output root when the image is extracted.
-import type { ImageTree } from '../tree.js';
+import type { ImageTree } from '../pipeline/image-tree.js';
 
 export type EntryCheck = { ok: true; path: string } | { ok: false; reason: string };
 

@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Core } from '../core/core.js';
 import type { PreparedClient } from '../core/bind-record.js';
-import type { Layer } from '../layers/catalog.js';
-import { selectLayer } from '../layers/select.js';
-import { rewriteFile } from '../util/file-writers.js';
-import { writeStagedFile } from '../util/staging.js';
+import type { Layer } from '../catalog/catalog.js';
+import { selectLayer } from '../catalog/select.js';
+import { rewriteFile } from '../sinks/file-writers.js';
+import { writeStagedFile } from '../sinks/staging.js';
 
 /**
  * Where a worker writes a result, at the file's own relative path under `root`: 'stage' makes a

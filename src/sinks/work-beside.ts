@@ -3,7 +3,7 @@
 // files, tarballs, and directories extracted from a tar stream all go through here.
 import { lstatSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { UsageError } from './open-image.js';
+import { UsageError } from '../errors.js';
 
 /**
  * The work path of this process beside `final` (`.<name>.syslayer-tmp-<pid>`). Work paths that

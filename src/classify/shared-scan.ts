@@ -8,8 +8,8 @@
 // 2-core machine of the benchmarks), later than the walk of a whole rootfs ends (100 ms).
 import type { Core } from '../core/core.js';
 import type { ScanOutcome } from '../core/facts.js';
-import type { WorkerPool } from './pool.js';
-import type { ScanBatchResult } from './tasks.js';
+import type { WorkerPool } from '../pool/pool.js';
+import type { ScanBatchResult } from '../pool/tasks.js';
 
 export class SharedScan {
   /** ELF files and failures, in the order their batches finished. */

@@ -5,23 +5,23 @@
 // links), is written back as it came.
 import { Core } from '../core/core.js';
 import type { ScanOutcome } from '../core/facts.js';
-import type { FileOutcome } from '../bind/file-operations.js';
-import type { EntryResult } from '../bind/entry-operations.js';
-import { loadCatalog, layerFromBytes, type Layer } from '../layers/catalog.js';
+import type { FileOutcome } from '../transform/file-operations.js';
+import type { EntryResult } from '../transform/entry-operations.js';
+import { loadCatalog, layerFromBytes, type Layer } from '../catalog/catalog.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
-import { tarPass, ImageError } from '../image/tar/tar-pass.js';
+import { tarPass } from '../tar/tar-pass.js';
 import { startsElf } from '../core/elf-magic.js';
-import { UsageError } from '../image/open-image.js';
+import { ImageError, UsageError } from '../errors.js';
 import { WorkerPool } from '../pool/pool.js';
-import { scanReportFrom } from './scan.js';
+import { scanReportFrom } from '../classify/scan-directory.js';
 import { planFor, resolveKernel, type Plan } from './plan.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { packDirectory, extractInto } from '../image/tar/gnu-tar.js';
-import { commitWork, workBeside } from '../image/work-beside.js';
-import { walkDirectory } from '../image/walk-directory.js';
+import { packDirectory, extractInto } from '../tar/gnu-tar.js';
+import { commitWork, workBeside } from '../sinks/work-beside.js';
+import { walkDirectory } from '../sources/directory.js';
 
 export interface TarRunOptions {
   op: 'scan' | 'bind' | 'unbind' | 'verify';

@@ -6,7 +6,7 @@
 // back: extraction leaves them as they are, and neither renaming nor tar's listing changes them
 // (only reading a directory's entries can, and the walk of the scan has done that already).
 import { spawnSync } from 'node:child_process';
-import { RunError } from '../image/open-image.js';
+import { RunError } from '../errors.js';
 
 const ENTRIES_ONLY = ['--no-recursion', '--numeric-owner', '--format=posix'];
 

@@ -10,7 +10,7 @@
 // input, what the write disturbed. In place, files are staged instead (staging.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { RunError } from '../image/open-image.js';
+import { RunError } from '../errors.js';
 
 /**
  * Temporary names: `.<name>.syslayer-<pid>-<n|link|journal|stage>`; a later run removes leftovers

@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { Core, type LinkedImage } from '../core/core.js';
-import { walkDirectory } from '../image/walk-directory.js';
-import { slotNames, knownAbis } from '../abi/abi-table.js';
+import { walkDirectory } from '../sources/directory.js';
+import { slotNames, knownAbis } from './abi-table.js';
 import { formatKernelVersion } from './kernel-version.js';
 
 /** A layer of the catalog. Plain data (structured-clonable): workers receive the catalog as is. */

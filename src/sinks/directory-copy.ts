@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { commitWork, workBeside } from './work-beside.js';
-import { RunError, UsageError } from './open-image.js';
+import { RunError, UsageError } from '../errors.js';
 
 export interface OutputTarget {
   /** The directory (or, for one file, the file) to rewrite in place. */

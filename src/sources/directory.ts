@@ -5,7 +5,7 @@
 // a time and does it in between.
 import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { ImageTree, joinPath, type TreeEntry } from './tree.js';
+import { ImageTree, joinPath, type TreeEntry } from '../pipeline/image-tree.js';
 
 export function walkDirectory(root: string): ImageTree {
   const walk = walkDirectories(root);

@@ -1,7 +1,7 @@
 // `--kernel auto`: the kernel version an image was built for, from its module directories
 // (lib/modules/<version>/ and usr/lib/modules/<version>/, resolved inside the image).
-import type { ImageTree } from '../image/tree.js';
-import { UsageError } from '../image/open-image.js';
+import type { ImageTree } from '../pipeline/image-tree.js';
+import { UsageError } from '../errors.js';
 import { parseKernelVersion } from './kernel-version.js';
 
 export function kernelFromImage(image: string, tree: ImageTree): { version: number; text: string } {

@@ -3,8 +3,8 @@
 // main thread as bytes, which writes the output image in input order.
 import type { Core } from '../core/core.js';
 import type { ElfFacts } from '../core/facts.js';
-import type { Layer } from '../layers/catalog.js';
-import { selectLayer } from '../layers/select.js';
+import type { Layer } from '../catalog/catalog.js';
+import { selectLayer } from '../catalog/select.js';
 import { bindLoaded, originalMatches, verifyLoaded, type FileOutcome } from './file-operations.js';
 
 export interface EntryTask {
