@@ -58,6 +58,20 @@ export function scratchArea(size: usize): usize {
   return scratch;
 }
 
+/**
+ * Address of an area of `size` bytes that stays where it is until `releaseResident`: what a pool
+ * worker keeps for the whole run, such as each linked layer image of the catalog, which `bind`
+ * then reads in place instead of having it copied in for every client.
+ */
+export function residentArea(size: usize): usize {
+  return heap.alloc(size);
+}
+
+/** Gives back an area of `residentArea` (the catalog it held was replaced). */
+export function releaseResident(address: usize): void {
+  heap.free(address);
+}
+
 const linkRecord = new Record(LR_SIZE);
 const linkResult = new LinkResult();
 const linkElf = new ElfFile();
@@ -162,8 +176,9 @@ export function check(): usize {
 }
 
 /**
- * Binds the client `check` accepted, with the BIND_PARAMS record, the layer's name and
- * the linked image in the scratch area. The bound file replaces the input area's contents.
+ * Binds the client `check` accepted, with the BIND_PARAMS record and the layer's name in the
+ * scratch area; the record says where the linked image is. The bound file replaces the input
+ * area's contents.
  */
 export function bind(): usize {
   resetError();

@@ -1,15 +1,19 @@
 // The rewrite tasks of a pool worker: binding, unbinding or verifying a batch of files, each read
-// and written by the worker itself, or one in-memory tar entry. They use the worker's one instance
-// of the core (worker-core.ts); the scan task is in scan-worker.ts.
+// and written by the worker itself, or a batch of in-memory tar entries. They use the worker's one
+// instance of the core (worker-core.ts) and the catalog it keeps resident (resident-catalog.ts);
+// the scan task is in scan-worker.ts.
 import { join } from 'node:path';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { core } from './worker-core.js';
-import type { BindBatch, UnbindBatch, VerifyBatch } from '../src/pool/tasks.js';
+import { residentCatalog } from './resident-catalog.js';
+import type { BindBatch, EntryBatch, EntryBatchReply, UnbindBatch, VerifyBatch } from '../src/pool/tasks.js';
 import { bindFile, unbindFile, verifyFile, type FileOutcome } from '../src/transform/file-operations.js';
-import { processEntry, type EntryTask, type EntryResult } from '../src/transform/entry-operations.js';
+import { processEntry, type EntryResult } from '../src/transform/entry-operations.js';
 
 export function bind(batch: BindBatch): FileOutcome[] {
+  const catalog = residentCatalog(batch.catalog);
   return batch.entries.map((e) =>
-    bindFile(core, { file: join(batch.root, e.path), path: e.path, layer: batch.catalog[e.layer]!, targetKernel: batch.targetKernel }, batch.to));
+    bindFile(core, { file: join(batch.root, e.path), path: e.path, layer: catalog[e.layer]!, targetKernel: batch.targetKernel }, batch.to));
 }
 
 export function unbind(batch: UnbindBatch): FileOutcome[] {
@@ -17,10 +21,24 @@ export function unbind(batch: UnbindBatch): FileOutcome[] {
 }
 
 export function verify(batch: VerifyBatch): FileOutcome[] {
-  return batch.paths.map((path) => verifyFile(core, join(batch.root, path), path, batch.catalog, batch.kernel));
+  const catalog = residentCatalog(batch.catalog);
+  return batch.paths.map((path) => verifyFile(core, join(batch.root, path), path, catalog, batch.kernel));
 }
 
-/** One in-memory entry of a tar image (clients are small: the new bytes are simply cloned back). */
-export function entry(task: EntryTask): EntryResult {
-  return processEntry(core, task);
+/**
+ * In-memory entries of a tar image, moved here with the task in one buffer, which goes back with
+ * the reply for the main thread to fill again (dropped here, it would wait for this thread's
+ * garbage collector, which runs seldom: the worker makes little garbage). New bytes go back moved
+ * too, each in a buffer of its own.
+ */
+export function entries(batch: EntryBatch): unknown {
+  const catalog = residentCatalog(batch.catalog);
+  const transfer: ArrayBuffer[] = [batch.buffer];
+  const results = batch.entries.map(({ path, bytes }): EntryResult => {
+    const r = processEntry(core, { op: batch.op, path, bytes, catalog, targetKernel: batch.targetKernel });
+    if (r.bytes) transfer.push(r.bytes.buffer as ArrayBuffer);
+    return r;
+  });
+  const reply: EntryBatchReply = { results, buffer: batch.buffer };
+  return move({ [transferableSymbol]: transfer, [valueSymbol]: reply });
 }

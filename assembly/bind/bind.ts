@@ -41,7 +41,7 @@ export function bindClient(c: Client, params: usize, out: BindLayout): bool {
   const imageLength = <u64>load<u32>(params + P.BP_IMAGE_LENGTH);
   const nameLength = <u64>load<u32>(params + P.BP_NAME_LENGTH);
   const name = params + <usize>P.BP_SIZE;
-  const image = params + <usize>alignUp(<u64>P.BP_SIZE + nameLength, 8);
+  const image = <usize>load<u32>(params + P.BP_IMAGE_PTR);
   const memsz = elf.phMemsz(seg);
   if (imageLength > memsz) {
     return fail('the linked layer is ' + imageLength.toString() + ' bytes, larger than the reservation (' + memsz.toString() + ' bytes)', elf.ph(seg));

@@ -24,6 +24,8 @@ interface CoreExports {
   detach(length: number): number;
   check(): number;
   bind(): number;
+  residentArea(size: number): number;
+  releaseResident(address: number): void;
 }
 
 /** What the binder writes into a client besides the image (docs/abi.md, the bind record). */
@@ -36,6 +38,8 @@ export interface BindParams {
   layerName: string;
   clientAbi: number;
   image: Uint8Array;
+  /** Where `image` is resident in this core's memory (`makeResident`); without it, it is copied in for this call. */
+  imageAddress?: number;
   originalSha256: Buffer;
   reservationSha256: Buffer;
 }
@@ -46,6 +50,11 @@ export interface LinkedImage {
   slotCount: number;
   /** implemented[i] is true when the layer defines the function of slot i. */
   implemented: boolean[];
+  /**
+   * Where the image is resident in the memory of the core that binds with it: a pool worker puts
+   * each image of the catalog there once (src/pool/shared-catalog.ts), and bind reads it in place.
+   */
+  address?: number;
 }
 
 export type LinkOutcome = { ok: true; linked: LinkedImage } | { ok: false; error: string; errorOffset: number };
@@ -166,11 +175,26 @@ export class Core {
     return this.currentView(length);
   }
 
+  /**
+   * Copies bytes that stay for the run (a linked layer image) into core memory once; returns
+   * their address, valid until `releaseResident`.
+   */
+  makeResident(bytes: Uint8Array): number {
+    const address = this.exports.residentArea(Math.max(1, bytes.length));
+    new Uint8Array(this.exports.memory.buffer, address, bytes.length).set(bytes);
+    return address;
+  }
+
+  releaseResident(address: number): void {
+    this.exports.releaseResident(address);
+  }
+
   /** Binds the client the last prepare accepted. The result is in the input area. */
   bind(p: BindParams): CoreOutcome<{ output: Uint8Array }> {
     const name = Buffer.from(p.layerName, 'utf8');
     const imageAt = BIND_PARAMS_SIZE + Math.ceil(name.length / 8) * 8;
-    const base = this.exports.scratchArea(imageAt + p.image.length);
+    const copied = p.imageAddress === undefined;
+    const base = this.exports.scratchArea(imageAt + (copied ? p.image.length : 0));
     const memory = this.exports.memory.buffer;
     const view = new DataView(memory, base, imageAt);
     const put = (f: keyof typeof BIND_PARAMS, v: number) => view.setUint32(BIND_PARAMS[f].offset, v, true);
@@ -182,15 +206,39 @@ export class Core {
     put('clientAbi', p.clientAbi);
     put('imageLength', p.image.length);
     put('nameLength', name.length);
+    put('imagePtr', copied ? base + imageAt : p.imageAddress!);
     new Uint8Array(memory, base + BIND_PARAMS.originalSha.offset, 32).set(p.originalSha256);
     new Uint8Array(memory, base + BIND_PARAMS.reservationSha.offset, 32).set(p.reservationSha256);
     new Uint8Array(memory, base + BIND_PARAMS_SIZE, name.length).set(name);
-    new Uint8Array(memory, base + imageAt, p.image.length).set(p.image);
+    if (copied) new Uint8Array(memory, base + imageAt, p.image.length).set(p.image);
     const r = decodeBindRecord(this.exports.memory, this.exports.bind());
     if (!r.ok) return r;
     this.inputAddress = r.outputPtr; // the binder may have moved the area to grow it
     this.firstView = null;
     return { ok: true, output: new Uint8Array(this.exports.memory.buffer, r.outputPtr, r.outputLen) };
+  }
+
+  /**
+   * Scans a file held in JavaScript (a tar entry). Like a file on disk, it is copied into core
+   * memory only as far as the scan reads it: its first chunk, then the chunks the core asks for.
+   * Most ELF files of an image are not clients, and their code never needs to be there; nor do the
+   * pages of the input area it would fill (the area grows to the largest file, and what is touched
+   * stays resident: a worker held 12 MiB so). `whole`: the file is all loaded, as binding needs.
+   */
+  scanBytes(bytes: Uint8Array): { record: ScanResult; whole: boolean } {
+    const size = bytes.length;
+    if (size <= SR_CHUNK_SIZE) return { record: this.scanLoaded(this.loadBytes(bytes)), whole: true };
+    this.inputView(size).set(bytes.subarray(0, SR_CHUNK_SIZE));
+    this.exports.loadingInChunks(size);
+    this.exports.chunksLoaded(0, SR_CHUNK_SIZE);
+    for (;;) {
+      const record = this.scanInput(size);
+      if (record.status !== 'need-bytes') return { record, whole: false };
+      const from = Math.floor(record.offset / SR_CHUNK_SIZE) * SR_CHUNK_SIZE;
+      const to = Math.min(size, Math.ceil((record.offset + record.length) / SR_CHUNK_SIZE) * SR_CHUNK_SIZE);
+      this.currentView(size).set(bytes.subarray(from, to), from);
+      this.exports.chunksLoaded(from, to - from);
+    }
   }
 
   /**

@@ -1,15 +1,15 @@
 // scan, plan, bind and unbind over a tar stream, in every combination with directories: a tarball
 // in or out (.tar, .tar.gz), a directory image packed by GNU tar on the way in, or extracted by it
-// on the way out. Each ELF entry goes to a worker as bytes and comes back bound (or unbound);
-// every other entry, with its headers (PAX records, xattrs, owners by number and name, devices,
-// links), is written back as it came.
+// on the way out. ELF entries go to the workers in groups, their bytes moved there and back (the
+// new bytes, or the same); every other entry, with its headers (PAX records, xattrs, owners by
+// number and name, devices, links), is written back as it came.
 import { Core } from '../core/core.js';
 import type { ScanOutcome } from '../core/facts.js';
 import type { FileOutcome } from '../transform/file-operations.js';
 import type { EntryResult } from '../transform/entry-operations.js';
 import { loadCatalog, layerFromBytes, type Layer } from '../catalog/catalog.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
-import { tarPass } from '../tar/tar-pass.js';
+import { tarPass, type VisitedFile } from '../tar/tar-pass.js';
 import { startsElf } from '../core/elf-magic.js';
 import { ImageError, UsageError } from '../errors.js';
 import { WorkerPool } from '../pool/pool.js';
@@ -90,10 +90,12 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
         output: null,
         mayWant: (path) => path.startsWith(IMAGE_LAYERS),
         wants: (path, bytes) => path.startsWith(IMAGE_LAYERS) && startsElf(bytes),
-        visit: async (path, bytes) => {
-          const layer = layerFromBytes(core, `${image}:${path}`, bytes);
-          if (layer) imageLayers.push(layer);
-          return null;
+        visit: async ({ buffer, files }) => {
+          for (const { path, bytes } of files) {
+            const layer = layerFromBytes(core, `${image}:${path}`, bytes);
+            if (layer) imageLayers.push(layer);
+          }
+          return { replaced: files.map(() => null), buffer };
         },
       });
     });
@@ -109,17 +111,23 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
       ...tarSource(image),
       output: target ? target.output : null,
       wants: (path, bytes) => startsElf(bytes) || isLdSoConf(path),
-      visit: async (path, bytes) => {
-        if (!startsElf(bytes)) {
-          texts.set(path, bytes.toString('utf8'));
-          return null;
+      visit: async ({ buffer, files }) => {
+        const elf = files.filter(({ bytes }) => startsElf(bytes));
+        for (const { path, bytes } of files) {
+          if (startsElf(bytes)) sizes.set(path, bytes.length);
+          else texts.set(path, bytes.toString('utf8'));
         }
-        sizes.set(path, bytes.length);
-        const r = await pool.entry({ op: o.op, path, bytes, catalog, targetKernel: kernel ?? 0 });
-        // Kept for the report without the new bytes: they go to the output and are let go
-        // (2,048 clients held until the end were ~45 MiB of the peak).
-        results.push({ ...r, bytes: null });
-        return r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null;
+        if (elf.length === 0) return { replaced: files.map(() => null), buffer };
+        // The group's buffer moves to a worker (its views here are detached) and back.
+        const reply = await pool.entries({ op: o.op, catalog, targetKernel: kernel ?? 0, buffer, entries: elf });
+        const replaced = new Map<VisitedFile, Buffer | null>();
+        reply.results.forEach((r, i) => {
+          // Kept for the report without the bytes: they go to the output and are let go
+          // (2,048 clients held until the end were ~45 MiB of the peak).
+          results.push({ ...r, bytes: null });
+          replaced.set(elf[i]!, r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null);
+        });
+        return { replaced: files.map((f) => replaced.get(f) ?? null), buffer: reply.buffer };
       },
     }).catch((error) => {
       target?.abandon();

@@ -4,10 +4,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { compileCore } from '../core/core.js';
 import { packageRoot } from '../util/package-root.js';
-import type { FileOutcome } from '../transform/file-operations.js';
-import type { EntryTask, EntryResult } from '../transform/entry-operations.js';
-import type { BindBatch, PoolWorkerData, ScanBatch, ScanBatchResult, UnbindBatch, VerifyBatch } from './tasks.js';
+import type { Layer } from '../catalog/catalog.js';
+import type { Destination, FileOutcome } from '../transform/file-operations.js';
+import type { BindBatch, EntryBatch, EntryBatchReply, PoolWorkerData, ScanBatch, ScanBatchResult, UnbindBatch, VerifyBatch } from './tasks.js';
 import { batches } from './batches.js';
+import { shareCatalog, type SharedCatalog } from './shared-catalog.js';
 
 
 const workerModule = (name: string) => join(packageRoot(), 'dist', 'workers', name);
@@ -21,6 +22,9 @@ export class WorkerPool {
   /** Tasks the workers hold at once (one each): more wait in the pool's queue. */
   readonly capacity: number;
 
+  /** Each catalog of the run, shared with the workers once (the tasks name it by reference). */
+  private readonly shared = new WeakMap<readonly Layer[], SharedCatalog>();
+
   constructor(threads = Math.max(1, availableParallelism())) {
     this.module = compileCore();
     const workerData: PoolWorkerData = { module: this.module };
@@ -33,6 +37,12 @@ export class WorkerPool {
       idleTimeout: 60_000,
     });
     this.capacity = threads;
+  }
+
+  private share(catalog: readonly Layer[]): SharedCatalog {
+    let shared = this.shared.get(catalog);
+    if (!shared) this.shared.set(catalog, (shared = shareCatalog(catalog)));
+    return shared;
   }
 
   /** Runs one task per batch on the named worker export; `onDone` hears the running file count. */
@@ -54,8 +64,10 @@ export class WorkerPool {
     return this.piscina.run(batch, { name: 'scan' }) as Promise<ScanBatchResult>;
   }
 
-  bind(root: string, base: Omit<BindBatch, 'root' | 'entries'>, entries: BindBatch['entries'], onDone?: (done: number) => void): Promise<FileOutcome[]> {
-    const tasks: BindBatch[] = batches(entries).map((e) => ({ root, ...base, entries: e }));
+  /** Binds files of a directory image; each entry's `layer` indexes `base.catalog`. */
+  bind(root: string, base: { to: Destination; catalog: readonly Layer[]; targetKernel: number }, entries: BindBatch['entries'], onDone?: (done: number) => void): Promise<FileOutcome[]> {
+    const catalog = this.share(base.catalog);
+    const tasks: BindBatch[] = batches(entries).map((e) => ({ root, to: base.to, catalog, targetKernel: base.targetKernel, entries: e }));
     return this.runAll('bind', tasks, (t) => t.entries.length, onDone);
   }
 
@@ -64,14 +76,24 @@ export class WorkerPool {
     return this.runAll('unbind', tasks, (t) => t.paths.length, onDone);
   }
 
-  verify(root: string, base: Omit<VerifyBatch, 'root' | 'paths'>, paths: string[], onDone?: (done: number) => void): Promise<FileOutcome[]> {
-    const tasks: VerifyBatch[] = batches(paths).map((p) => ({ root, ...base, paths: p }));
+  verify(root: string, base: { catalog: readonly Layer[]; kernel: number | null }, paths: string[], onDone?: (done: number) => void): Promise<FileOutcome[]> {
+    const catalog = this.share(base.catalog);
+    const tasks: VerifyBatch[] = batches(paths).map((p) => ({ root, catalog, kernel: base.kernel, paths: p }));
     return this.runAll('verify', tasks, (t) => t.paths.length, onDone);
   }
 
-  /** One in-memory file (a tar entry); results come back in whatever order workers finish. */
-  entry(task: EntryTask): Promise<EntryResult> {
-    return this.piscina.run(task, { name: 'entry', filename: REWRITE_WORKER }) as Promise<EntryResult>;
+  /**
+   * A batch of in-memory files (tar entries): one result each, in order. Their bytes, views of
+   * `batch.buffer` (which must be the caller's alone, and so not a slab of Node's pool of small
+   * Buffers), are moved to the worker, not copied: the buffer is detached by this call and comes
+   * back in the reply. New bytes come back moved too, in buffers of their own.
+   */
+  entries(batch: Omit<EntryBatch, 'catalog'> & { catalog: readonly Layer[] }): Promise<EntryBatchReply> {
+    for (const e of batch.entries) {
+      if (e.bytes.buffer !== batch.buffer) throw new Error(`${e.path}: its bytes are not in the batch's buffer`);
+    }
+    const task: EntryBatch = { ...batch, catalog: this.share(batch.catalog) };
+    return this.piscina.run(task, { name: 'entries', filename: REWRITE_WORKER, transferList: [batch.buffer] }) as Promise<EntryBatchReply>;
   }
 
   async close(): Promise<void> {

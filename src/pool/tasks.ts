@@ -1,7 +1,8 @@
 // What the main thread sends to pool workers, and what they are started with.
-import type { Layer } from '../catalog/catalog.js';
 import type { ScanOutcome } from '../core/facts.js';
 import type { Destination } from '../transform/file-operations.js';
+import type { EntryResult, EntryTask } from '../transform/entry-operations.js';
+import type { SharedCatalog } from './shared-catalog.js';
 
 export interface PoolWorkerData {
   /** The compiled core, shared by every worker (each makes its own instance). */
@@ -22,12 +23,12 @@ export interface ScanBatchResult {
 
 /**
  * Clients to bind, read from `root` and written to `to`; `layer` indexes `catalog` (layers are
- * linked once, in the main thread).
+ * linked once, in the main thread, and shared with the workers once: shared-catalog.ts).
  */
 export interface BindBatch {
   root: string;
   to: Destination;
-  catalog: Layer[];
+  catalog: SharedCatalog;
   targetKernel: number;
   entries: { path: string; layer: number }[];
 }
@@ -41,7 +42,27 @@ export interface UnbindBatch {
 export interface VerifyBatch {
   root: string;
   paths: string[];
-  catalog: Layer[];
+  catalog: SharedCatalog;
   /** Check the selection for this kernel; null: for the kernel each bind record names. */
   kernel: number | null;
+}
+
+/**
+ * Entries of a stream image (a tarball), their bytes views of one buffer that moves to the worker
+ * with the task (transferred: the sender's views are detached) and back with the reply, for the
+ * sender to fill again.
+ */
+export interface EntryBatch {
+  op: EntryTask['op'];
+  catalog: SharedCatalog;
+  /** The target kernel; for verify, 0 means: the kernel each bind record names. */
+  targetKernel: number;
+  buffer: ArrayBuffer;
+  entries: { path: string; bytes: Uint8Array }[];
+}
+
+/** One result per entry, in order (new bytes, when there are any, in buffers of their own), and the batch's buffer back. */
+export interface EntryBatchReply {
+  results: EntryResult[];
+  buffer: ArrayBuffer;
 }

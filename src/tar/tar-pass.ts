@@ -1,9 +1,22 @@
 // One streaming pass over a tar image (.tar or .tar.gz), optionally writing a rewritten copy in
 // the same entry order. Memory stays bounded whatever the image's size: regular files up to
 // BUFFERED_FILE bytes are held while a worker looks at them, at most WINDOW bytes of them at once
-// (so several workers stay busy), and larger files stream straight through. Measured here: 189
-// MiB peak RSS for a 1.2 GB tarball, 192 MiB for 2.4 GB (with 64/64 MiB: 323 and 375 MiB). Output is written
+// (so several workers stay busy), and larger files stream straight through. Output is written
 // beside its final name and renamed at the end; a failed or killed pass leaves no output there.
+//
+// The files to look at go to the visitor in groups (GROUP_FILES files or GROUP_BYTES bytes), each
+// sent when it is full, or sooner when the window is full and its oldest file waits in the group.
+// A group's bytes are copied into a buffer the visitor may move to a worker and back. The pass
+// keeps each file's own bytes (slices of the chunks read) to write it if it stays as it was, so a
+// group buffer never goes to the output, and is filled again for a later group: made once, used
+// all run. (Made anew for each group and left to the garbage collector, they raised peak RSS
+// binding a tarball of a Debian rootfs and 4,000 clients by ~25 MiB, 4 runs each.)
+//
+// The window counts what is held: a visited file's new bytes once they are back (a bound client is
+// about twice its original's size). Peak RSS binding that tarball to a tarball, by window: 32 MiB
+// 270-300 MiB, 16 MiB 240-280, 8 MiB 230-260, 4 MiB 225-235 (benchmarks/RESULTS.md); less
+// held means less promoted to the old generation and freed late. 8 MiB still keeps two workers
+// busy (eight groups of clients).
 import './binary-pax.js';
 import tarStream, { type Headers } from 'tar-stream';
 import { createReadStream, createWriteStream, openSync, rmSync } from 'node:fs';
@@ -18,8 +31,16 @@ import { commitWork, workBeside } from '../sinks/work-beside.js';
 
 /** Regular files up to this size are held in memory (syslayer clients are far smaller). */
 const BUFFERED_FILE = 16 * 1024 * 1024;
-/** Bytes of held files waiting for their turn to be written. */
-const WINDOW = 32 * 1024 * 1024;
+/** Bytes of held files waiting for their turn to be written (for visited files: the bytes that came back). */
+const WINDOW = 8 * 1024 * 1024;
+/**
+ * Files per group visited at once (for the pool: per task, so the message round trip is noise),
+ * and the group's bytes: enough groups fit in the window to keep every worker busy.
+ */
+const GROUP_FILES = 64;
+const GROUP_BYTES = 1024 * 1024;
+/** Bytes of a file `wants` is shown at least (all of a shorter file). */
+const HEAD = 64;
 
 
 export const isGzip = (path: string) => /\.(tar\.gz|tgz)$/.test(path);
@@ -33,10 +54,13 @@ export interface TarPassOptions {
   sourceDone?: Promise<void>;
   /** Where to write the rewritten image: a .tar or .tar.gz file, a stream (GNU tar extracting), or null. */
   output: string | NodeJS.WritableStream | null;
-  /** Looks at a regular file's bytes; resolves to new bytes, or null to keep them. */
-  visit: (path: string, bytes: Buffer) => Promise<Buffer | null>;
-  /** Which regular files `visit` wants (by path and contents): the others pass by (default: ELF files). */
-  wants?: (path: string, bytes: Buffer) => boolean;
+  /** Looks at a group of regular files, in entry order: see FileGroup and Visited. */
+  visit: (group: FileGroup) => Promise<Visited>;
+  /**
+   * Which regular files `visit` wants, by path and first bytes (HEAD of them, or the whole file):
+   * the others pass by (default: ELF files).
+   */
+  wants?: (path: string, head: Buffer) => boolean;
   /**
    * Which regular files can be wanted at all, by path. Without an output, the others are not even
    * read into memory (the catalog pass looks at a few files of a whole image).
@@ -44,17 +68,67 @@ export interface TarPassOptions {
   mayWant?: (path: string) => boolean;
 }
 
+/**
+ * Files to visit, their bytes back to back in a buffer of the pass's own (never a slice of Node's
+ * pool of small buffers, which other buffers share). The buffer is lent to the visitor, which may
+ * move it to another thread and back, and gives it back with the result.
+ */
+export interface FileGroup {
+  buffer: ArrayBuffer;
+  files: VisitedFile[];
+}
 
-async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+export interface Visited {
+  /** Each file's new bytes, or null to keep it as it was. */
+  replaced: (Buffer | null)[];
+  /** The group's buffer given back (after a move, the new ArrayBuffer), or null when it is lost. */
+  buffer: ArrayBuffer | null;
+}
+
+export interface VisitedFile {
+  path: string;
+  /** A view of the group's buffer. */
+  bytes: Buffer;
+}
+
+/**
+ * An entry's bytes as the tar stream gave them: slices of the chunks read, not copied. A held
+ * file keeps those chunks; the window counts the file's size, and the files held are contiguous
+ * in the stream, so the chunks kept span about as many bytes.
+ */
+async function readEntry(stream: AsyncIterable<Buffer>, size: number): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c);
-  return Buffer.concat(chunks);
+  let at = 0;
+  for await (const c of stream) {
+    chunks.push(c);
+    at += c.length;
+  }
+  if (at !== size) throw new Error(`an entry's contents are ${at} bytes, its header says ${size}`);
+  return chunks;
+}
+
+function headOf(chunks: Buffer[]): Buffer {
+  if (chunks.length === 1 || (chunks[0]?.length ?? 0) >= HEAD) return chunks[0] ?? Buffer.alloc(0);
+  return Buffer.concat(chunks).subarray(0, HEAD);
 }
 
 interface Held {
   header: Headers;
-  bytes: Buffer | null;
-  result: Promise<Buffer | null>;
+  /** A file's bytes as read (a visited file's until new bytes replace them). */
+  chunks: Buffer[] | null;
+  size: number;
+  /** A visited file's new bytes, or null, once its group has been looked at. */
+  result: Promise<Buffer | null> | null;
+  /** The group it was visited in. */
+  group: number;
+}
+
+interface Pending {
+  path: string;
+  chunks: Buffer[];
+  size: number;
+  resolve(bytes: Buffer | null): void;
+  reject(error: unknown): void;
 }
 
 /** Reads every entry, checks its name, and builds the image tree; returns the tree. */
@@ -92,18 +166,71 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
     sink = pipeline(pack as unknown as NodeJS.ReadableStream, o.output);
     sink.catch(() => {});
   }
-  const write = (header: Headers, bytes: Buffer | null) =>
+  /** Writes an entry: a file's bytes in as many pieces as they are, nothing for other entries. */
+  const write = (header: Headers, chunks: Buffer[] | null) =>
     new Promise<void>((resolve, reject) => {
-      pack!.entry(bytes ? { ...header, size: bytes.length } : header, bytes ?? undefined, (error) => (error ? reject(error) : resolve()));
+      const size = chunks ? chunks.reduce((n, c) => n + c.length, 0) : header.size;
+      const sink = pack!.entry({ ...header, size }, (error) => (error ? reject(error) : resolve()));
+      if (!chunks) return;
+      for (const c of chunks) sink.write(c);
+      sink.end();
     });
+
+  // Group buffers given back, for the next groups; at most this many are kept (a few more are in
+  // flight: the window bounds those).
+  const spare: ArrayBuffer[] = [];
+  const SPARE = Math.ceil(WINDOW / GROUP_BYTES) + 2;
+  const bufferFor = (size: number): ArrayBuffer => {
+    let best = -1;
+    spare.forEach((b, i) => {
+      if (b.byteLength >= size && (best < 0 || b.byteLength < spare[best]!.byteLength)) best = i;
+    });
+    return best >= 0 ? spare.splice(best, 1)[0]! : new ArrayBuffer(Math.max(size, GROUP_BYTES));
+  };
+  const giveBack = (buffer: ArrayBuffer | null) => {
+    if (buffer && buffer.byteLength > 0 && spare.length < SPARE) spare.push(buffer);
+  };
+
+  // The group being filled, and its number (the groups before it are with the visitor).
+  let group: Pending[] = [];
+  let groupBytes = 0;
+  let groupNumber = 0;
+  const sendGroup = () => {
+    const pending = group;
+    group = [];
+    groupBytes = 0;
+    groupNumber++;
+    if (pending.length === 0) return;
+    const buffer = bufferFor(pending.reduce((n, f) => n + f.size, 0));
+    let at = 0;
+    const files = pending.map(({ path, chunks, size }) => {
+      const bytes = Buffer.from(buffer, at, size);
+      let into = 0;
+      for (const c of chunks) into += c.copy(bytes, into);
+      at += size;
+      return { path, bytes };
+    });
+    const visited = (async () => o.visit({ buffer, files }))();
+    visited.then(({ replaced, buffer: back }) => {
+      giveBack(back);
+      pending.forEach((f, i) => f.resolve(replaced[i] ?? null));
+    }, (error) => pending.forEach((f) => f.reject(error)));
+  };
+  const visit = (path: string, chunks: Buffer[], size: number): Promise<Buffer | null> => {
+    const result = new Promise<Buffer | null>((resolve, reject) => group.push({ path, chunks, size, resolve, reject }));
+    groupBytes += size;
+    if (group.length >= GROUP_FILES || groupBytes >= GROUP_BYTES) sendGroup();
+    return result;
+  };
 
   const held: Held[] = [];
   let heldBytes = 0;
   const flushOne = async () => {
     const h = held.shift()!;
-    const replaced = await h.result;
-    heldBytes -= h.bytes?.length ?? 0;
-    if (pack) await write(h.header, replaced ?? h.bytes);
+    if (h.result && h.group === groupNumber) sendGroup(); // it waits in the group being filled
+    const replaced = h.result ? await h.result : null;
+    heldBytes -= h.size;
+    if (pack) await write(h.header, replaced ? [replaced] : h.chunks);
   };
 
   try {
@@ -129,7 +256,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
       }
       if (header.type !== 'file' && header.type !== 'contiguous-file') {
         entry.resume();
-        held.push({ header, bytes: null, result: Promise.resolve(null) });
+        if (pack) held.push({ header, chunks: null, size: 0, result: null, group: -1 });
       } else if ((header.size ?? 0) > BUFFERED_FILE) {
         // Too big to hold: let everything before it out, then stream it through untouched.
         while (held.length > 0) await flushOne();
@@ -137,11 +264,28 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
         else entry.resume();
         continue;
       } else {
-        const bytes = await readAll(entry);
-        const result = wants(path, bytes) ? o.visit(path, bytes) : Promise.resolve(null);
-        result.catch(() => {});
-        held.push({ header, bytes, result });
-        heldBytes += bytes.length;
+        const size = header.size ?? 0;
+        const chunks = await readEntry(entry, size);
+        if (wants(path, headOf(chunks))) {
+          const inGroup = groupNumber;
+          const result = visit(path, chunks, size);
+          // Its own bytes are kept to write it if it stays as it was; with no output, not at all.
+          const h: Held = { header, chunks: pack ? chunks : null, size, result, group: inGroup };
+          // New bytes take the place of the file's in the window (a bound client is twice its
+          // original's size). This runs before the flushOne that waits for the same result: it was
+          // registered first.
+          result.then((replaced) => {
+            if (!replaced) return;
+            h.chunks = null;
+            heldBytes += replaced.length - h.size;
+            h.size = replaced.length;
+          }, () => {}); // a failure is seen when its turn comes
+          held.push(h);
+          heldBytes += size;
+        } else if (pack) {
+          held.push({ header, chunks, size, result: null, group: -1 });
+          heldBytes += size;
+        }
       }
       while (heldBytes > WINDOW || held.length > 4096) await flushOne();
     }

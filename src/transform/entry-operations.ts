@@ -32,16 +32,16 @@ const isClient = (f: ElfFacts) => f.syslayer !== null && f.syslayer.reservation 
 
 export function processEntry(core: Core, task: EntryTask): EntryResult {
   const { path, bytes } = task;
-  const length = core.loadBytes(bytes);
-  const scanned = core.scanLoaded(length);
+  const { record: scanned, whole } = core.scanBytes(bytes);
   if (scanned.status === 'not-elf') return { path, facts: null, error: null, outcome: null, bytes: null };
   if (scanned.status === 'error') return { path, facts: null, error: { error: scanned.error, errorOffset: scanned.errorOffset }, outcome: null, bytes: null };
   const facts = scanned.facts;
   const result: EntryResult = { path, facts, error: null, outcome: null, bytes: null };
   if (task.op === 'scan' || !isClient(facts)) return result;
+  // A client is loaded whole (most are, by the scan: they are small); the scan only read it.
+  const length = whole ? bytes.length : core.loadBytes(bytes);
 
   if (task.op === 'verify') {
-    // The scan only read the loaded bytes: they are still the entry's, no second copy needed.
     return { ...result, outcome: verifyLoaded(core, length, path, task.catalog, task.targetKernel === 0 ? null : task.targetKernel) };
   }
 

@@ -2,7 +2,7 @@
 // each file of a batch. The core does the byte work; this orchestrates and hashes.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { Core } from '../core/core.js';
+import type { Core, LinkedImage } from '../core/core.js';
 import type { PreparedClient } from '../core/bind-record.js';
 import type { Layer } from '../catalog/catalog.js';
 import { selectLayer } from '../catalog/select.js';
@@ -43,13 +43,14 @@ const sha256 = (...parts: Uint8Array[]) => {
   return h.digest();
 };
 
-const reservationShas = new Map<string, Buffer>();
+const reservationShas = new WeakMap<LinkedImage, Map<number, Buffer>>();
 
 /** SHA-256 of the image zero-padded to the reservation; the same few values recur all run. */
-function reservationSha(layer: Layer, abi: number, image: Uint8Array, size: number): Buffer {
-  const key = `${layer.path}\0${abi}\0${size}`;
-  let sha = reservationShas.get(key);
-  if (!sha) reservationShas.set(key, (sha = sha256(image, new Uint8Array(Math.max(0, size - image.length)))));
+function reservationSha(linked: LinkedImage, size: number): Buffer {
+  let bySize = reservationShas.get(linked);
+  if (!bySize) reservationShas.set(linked, (bySize = new Map()));
+  let sha = bySize.get(size);
+  if (!sha) bySize.set(size, (sha = sha256(linked.image, new Uint8Array(Math.max(0, size - linked.image.length)))));
   return sha;
 }
 
@@ -85,12 +86,12 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
   if (!checked.ok) return failed(checked);
   const prepared = checked.prepared;
   if (prepared.machine !== layer.machine) return { ok: false, error: `machine ${prepared.machine} does not match layer ${layer.name}` };
-  const image = layer.images.get(prepared.abi)?.image;
-  if (!image || prepared.abi < layer.abiMin || prepared.abi > layer.abiMax) {
+  const linked = layer.images.get(prepared.abi);
+  if (!linked || prepared.abi < layer.abiMin || prepared.abi > layer.abiMax) {
     return { ok: false, error: `layer ${layer.name} does not serve ABI ${prepared.abi}` };
   }
   const original = sha256(core.inputBytes(prepared.originalLength));
-  const resSha = reservationSha(layer, prepared.abi, image, prepared.reservationSize);
+  const resSha = reservationSha(linked, prepared.reservationSize);
   const old = p.ok ? p.prepared.old : null;
   const sameAsBefore = !detached && old !== null && old.layerName === layer.name && old.revision === layer.revision &&
     old.abiMin === layer.abiMin && old.abiMax === layer.abiMax && old.kernelMin === layer.kernelMin &&
@@ -103,7 +104,8 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
     layerRevision: layer.revision,
     layerName: layer.name,
     clientAbi: prepared.abi,
-    image,
+    image: linked.image,
+    imageAddress: linked.address,
     originalSha256: original,
     reservationSha256: resSha,
   });
