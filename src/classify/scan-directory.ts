@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { ElfFacts, ScanOutcome } from '../core/facts.js';
 import { directoryTree, walkDirectories } from '../sources/directory.js';
-import { imageKind } from '../sources/detect.js';
-import { UsageError } from '../errors.js';
 import type { ImageTree } from '../pipeline/image-tree.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
 import { ClosureResolver, type Closure } from '../closure/resolve.js';
@@ -45,8 +43,6 @@ export interface ScanOptions {
 export async function scanImage(image: string, options: ScanOptions = {}): Promise<ScanReport> {
   const timers = options.timers ?? new Timers();
   const progress = options.progress ?? Progress.silent();
-  const kind = await imageKind(image);
-  if (kind !== 'directory') throw new UsageError(`${image}: scan reads directory images (tar images are not supported yet)`);
 
   // Workers, if any, start (load modules, instantiate the core) while the main thread walks the
   // tree; the files go to them, or to the main thread, in batches as the walk finds them.

@@ -1,6 +1,6 @@
 // What plan, bind, unbind and verify tell a person (text) and a program (JSON, docs/report-json.md).
 import type { Plan } from '../pipeline/plan.js';
-import type { RewriteReport } from '../pipeline/rewrite-directory.js';
+import type { RunReport } from '../pipeline/run.js';
 import type { FileOutcome } from '../transform/file-operations.js';
 import type { Layer } from '../catalog/catalog.js';
 import { formatKernelVersion } from '../catalog/kernel-version.js';
@@ -80,7 +80,7 @@ function common(plan: Plan, failures: FileOutcome[], layerOf: (o: ObjectLayer) =
   return out;
 }
 
-export function formatRewrite(r: RewriteReport): string {
+export function formatRewrite(r: Pick<RunReport, 'command' | 'plan' | 'outcomes'>): string {
   const { plan, outcomes } = r;
   const out: string[] = [];
   const byStatus = countBy(outcomes, (o) => o.status);

@@ -1,20 +1,19 @@
-// One streaming pass over a tar image (.tar or .tar.gz), optionally writing a rewritten copy in
-// the same entry order. Memory stays bounded whatever the image's size: regular files up to
+// One streaming pass over a tar stream, optionally writing a rewritten copy in the same entry
+// order. Memory stays bounded whatever the image's size: regular files up to
 // BUFFERED_FILE bytes are held while a worker looks at them, at most WINDOW bytes of them at once
 // (so several workers stay busy), and larger files stream straight through. Measured here: 189
-// MiB peak RSS for a 1.2 GB tarball, 192 MiB for 2.4 GB (with 64/64 MiB: 323 and 375 MiB). Output is written
-// beside its final name and renamed at the end; a failed or killed pass leaves no output there.
+// MiB peak RSS for a 1.2 GB tarball, 192 MiB for 2.4 GB (with 64/64 MiB: 323 and 375 MiB). Where the
+// stream comes from and goes to (files, compression, GNU tar, standard input and output) is the
+// business of src/sources/ and src/sinks/.
 import './binary-pax.js';
 import tarStream, { type Headers } from 'tar-stream';
-import { createReadStream, createWriteStream, openSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
 import { ImageTree } from '../pipeline/image-tree.js';
 import { entryPath, throughSymlink } from './entry-path.js';
-import { ImageError, UsageError } from '../errors.js';
+import { ImageError, RunError, UsageError } from '../errors.js';
+import type { TarSource } from '../sources/tar-source.js';
+import type { TarSink } from '../sinks/tar-sink.js';
 import { startsElf } from '../core/elf-magic.js';
-import { commitWork, workBeside } from '../sinks/work-beside.js';
 
 /** Regular files up to this size are held in memory (syslayer clients are far smaller). */
 const BUFFERED_FILE = 16 * 1024 * 1024;
@@ -22,17 +21,14 @@ const BUFFERED_FILE = 16 * 1024 * 1024;
 const WINDOW = 32 * 1024 * 1024;
 
 
-export const isGzip = (path: string) => /\.(tar\.gz|tgz)$/.test(path);
 
 export interface TarPassOptions {
-  /** The image's name, for messages and to tell gzip by its extension. */
-  input: string;
-  /** The tar stream to read, when it is not the file `input` (a directory packed by GNU tar). */
-  source?: NodeJS.ReadableStream;
-  /** Settles when the process producing `source` has ended: a failure there fails the pass. */
-  sourceDone?: Promise<void>;
-  /** Where to write the rewritten image: a .tar or .tar.gz file, a stream (GNU tar extracting), or null. */
-  output: string | NodeJS.WritableStream | null;
+  /** The image's name, for messages. */
+  name: string;
+  /** The image as an uncompressed tar stream (src/sources/tar-source.ts). */
+  source: TarSource;
+  /** Where the rewritten tar stream goes (src/sinks/tar-sink.ts), or null: nothing is written. */
+  output: TarSink | null;
   /** Looks at a regular file's bytes; resolves to new bytes, or null to keep them. */
   visit: (path: string, bytes: Buffer) => Promise<Buffer | null>;
   /** Which regular files `visit` wants (by path and contents): the others pass by (default: ELF files). */
@@ -43,7 +39,6 @@ export interface TarPassOptions {
    */
   mayWant?: (path: string) => boolean;
 }
-
 
 async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -57,41 +52,20 @@ interface Held {
   result: Promise<Buffer | null>;
 }
 
-/** Reads every entry, checks its name, and builds the image tree; returns the tree. */
+/**
+ * Reads every entry, checks its name, and builds the image tree; returns the tree once the output
+ * (if any) has every byte. The caller commits or abandons the output.
+ */
 export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
   const tree = new ImageTree();
   const wants = o.wants ?? ((_path: string, bytes: Buffer) => startsElf(bytes));
-  // The output file is opened before anything is read: a place that cannot be written to is
-  // reported as such (the failed open names it), not as a stream torn down halfway.
-  let temp: string | null = null;
-  let outputFd: number | null = null;
-  try {
-    temp = typeof o.output === 'string' ? workBeside(o.output) : null;
-    outputFd = temp ? openSync(temp, 'w', 0o666) : null;
-  } catch (error) {
-    // Nobody will read the source: a producer (GNU tar packing a directory) must not wait on it.
-    (o.source as Readable | undefined)?.destroy();
-    throw error;
-  }
   const extract = tarStream.extract();
-  const into = extract as unknown as NodeJS.WritableStream;
-  const source = o.source ? pipeline(o.source, into)
-    : isGzip(o.input) ? pipeline(createReadStream(o.input), createGunzip(), into) : pipeline(createReadStream(o.input), into);
-  source.catch(() => {}); // the loop below sees the error through the extract stream
+  const input = pipeline(o.source.stream, extract as unknown as NodeJS.WritableStream);
+  input.catch(() => {}); // the loop below sees the error through the extract stream
 
-  let sink: Promise<void> | null = null;
-  let pack: tarStream.Pack | null = null;
-  if (typeof o.output === 'string') {
-    pack = tarStream.pack();
-    const from = pack as unknown as NodeJS.ReadableStream;
-    const file = createWriteStream(temp!, { fd: outputFd! });
-    sink = isGzip(o.output) ? pipeline(from, createGzip(), file) : pipeline(from, file);
-    sink.catch(() => {});
-  } else if (o.output) {
-    pack = tarStream.pack();
-    sink = pipeline(pack as unknown as NodeJS.ReadableStream, o.output);
-    sink.catch(() => {});
-  }
+  const pack = o.output ? tarStream.pack() : null;
+  const output = pack ? pipeline(pack as unknown as NodeJS.ReadableStream, o.output!.stream) : null;
+  output?.catch(() => {});
   const write = (header: Headers, bytes: Buffer | null) =>
     new Promise<void>((resolve, reject) => {
       pack!.entry(bytes ? { ...header, size: bytes.length } : header, bytes ?? undefined, (error) => (error ? reject(error) : resolve()));
@@ -110,13 +84,13 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
     for await (const entry of extract) {
       const header = entry.header;
       const checked = entryPath(header.name);
-      if (!checked.ok) throw new ImageError(`${o.input}: ${checked.reason}`);
+      if (!checked.ok) throw new ImageError(`${o.name}: ${checked.reason}`);
       const path = checked.path;
       const escape = throughSymlink(tree, path);
-      if (escape) throw new ImageError(`${o.input}: ${escape}`);
+      if (escape) throw new ImageError(`${o.name}: ${escape}`);
       if (header.type === 'link') {
         const target = entryPath(header.linkname ?? '');
-        if (!target.ok) throw new ImageError(`${o.input}: hardlink '${path}' points outside the image: ${target.reason}`);
+        if (!target.ok) throw new ImageError(`${o.name}: hardlink '${path}' points outside the image: ${target.reason}`);
       }
       if (path !== '') {
         tree.add(path, header.type === 'directory' ? { kind: 'dir' } : header.type === 'symlink' ? { kind: 'symlink', target: header.linkname ?? '' }
@@ -146,19 +120,19 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
       while (heldBytes > WINDOW || held.length > 4096) await flushOne();
     }
     while (held.length > 0) await flushOne();
-    await source;
-    await o.sourceDone; // an archive cut short by its producer must not be committed
-    if (pack && sink) {
+    await input;
+    await o.source.done; // an archive cut short by its producer must not be committed
+    if (pack) {
       pack.finalize();
-      await sink;
-      if (temp && typeof o.output === 'string') commitWork(temp, o.output);
+      await output;
+      await o.output!.done;
     }
     return tree;
   } catch (error) {
     extract.destroy();
     pack?.destroy();
-    if (temp) rmSync(temp, { force: true });
-    if (error instanceof ImageError || error instanceof UsageError) throw error;
-    throw new ImageError(`${o.input}: ${(error as Error).message}`);
+    o.source.stream.destroy();
+    if (error instanceof RunError || error instanceof UsageError) throw error;
+    throw new ImageError(`${o.name}: ${(error as Error).message}`);
   }
 }
