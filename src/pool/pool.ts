@@ -33,7 +33,14 @@ export class WorkerPool {
       idleTimeout: 60_000,
     });
     this.capacity = threads;
+    // A run that fails closes the pool with tasks still in flight; their answers arrive to a pool
+    // that no longer knows them, which piscina reports as an 'error' event. Only then is it expected.
+    this.piscina.on('error', (error) => {
+      if (!this.closing) process.nextTick(() => { throw error; });
+    });
   }
+
+  private closing = false;
 
   /** Runs one task per batch on the named worker export; `onDone` hears the running file count. */
   private async runAll<T, R>(name: string, tasks: T[], count: (t: T) => number, onDone?: (done: number) => void): Promise<R[]> {
@@ -75,6 +82,7 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.piscina.destroy();
   }
 }

@@ -46,16 +46,15 @@ export function tarFileSink(path: string, compression: Compression): TarSink {
  */
 export function standardOutputSink(compression: Compression): TarSink {
   const out = process.stdout;
-  let failed: Error | null = null;
-  const onError = (error: NodeJS.ErrnoException) => {
-    failed = new RunError(error.code === 'EPIPE' ? 'standard output was closed before the image was complete'
-      : `cannot write the image to standard output: ${error.message}`);
-  };
-  out.on('error', onError);
+  let failed: RunError | null = null;
+  const fail = (error: NodeJS.ErrnoException): RunError =>
+    (failed ??= new RunError(error.code === 'EPIPE' ? 'standard output was closed before the image was complete'
+      : `cannot write the image to standard output: ${error.message}`));
+  out.on('error', fail);
   const writer = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       if (failed) return callback(failed);
-      out.write(chunk, (error) => callback(failed ?? error ?? null));
+      out.write(chunk, (error) => callback(error ? fail(error) : null));
     },
     final(callback) {
       // Everything written has been handed to the pipe once the last write's callback ran.
@@ -63,13 +62,14 @@ export function standardOutputSink(compression: Compression): TarSink {
     },
   });
   const squeeze = compressor(compression);
-  const done = squeeze ? pipeline(squeeze, writer) : new Promise<void>((ok, fail) => writer.on('finish', ok).on('error', fail));
-  done.catch(() => {});
+  const done = (squeeze ? pipeline(squeeze, writer) : new Promise<void>((ok, no) => writer.on('finish', ok).on('error', no)))
+    .catch((error: Error) => {
+      throw failed ?? error;
+    });
+  done.catch(() => {}); // awaited by the pass when it gets that far
   return {
     stream: squeeze ?? writer,
-    done: done.then(() => {
-      if (failed) throw failed;
-    }),
+    done,
     commit() {},
     abandon() {
       (squeeze ?? writer).destroy();

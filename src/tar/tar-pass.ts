@@ -65,10 +65,14 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
 
   const pack = o.output ? tarStream.pack() : null;
   const output = pack ? pipeline(pack as unknown as NodeJS.ReadableStream, o.output!.stream) : null;
-  output?.catch(() => {});
+  let outputFailure: Error | null = null;
+  output?.catch((error: Error) => (outputFailure = error));
   const write = (header: Headers, bytes: Buffer | null) =>
     new Promise<void>((resolve, reject) => {
-      pack!.entry(bytes ? { ...header, size: bytes.length } : header, bytes ?? undefined, (error) => (error ? reject(error) : resolve()));
+      const sink = pack!.entry(bytes ? { ...header, size: bytes.length } : header, bytes ?? undefined, (error) => (error ? reject(error) : resolve()));
+      // When the output fails (a reader closed standard output), the pack destroys the entry with
+      // that error: the callback reports it; the event must not go unheard.
+      sink.on('error', () => {});
     });
 
   const held: Held[] = [];
@@ -128,7 +132,12 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
       await o.output!.done;
     }
     return tree;
-  } catch (error) {
+  } catch (thrown) {
+    // When the output failed (a full disk, a reader that closed standard output), the pass broke
+    // off writing into the torn-down pack: the output's failure is the cause to report. It is
+    // known once the events already queued have run.
+    await new Promise((resolve) => setImmediate(resolve));
+    const error = (outputFailure as Error | null) ?? thrown;
     extract.destroy();
     pack?.destroy();
     o.source.stream.destroy();
