@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
       progress.stop();
       const report = result.report.plan.scan;
       const text = await timers.time('report', async () => opts.json
-        ? `${JSON.stringify({ image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }, null, 1)}\n`
+        ? `${JSON.stringify({ ...(await import('../report/report-header.js')).reportHeader('scan'), image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }, null, 1)}\n`
         : `${(await import('../report/scan-text.js')).formatScanSummary(report)}\n`);
       process.stdout.write(text);
       if (opts.perf) process.stderr.write(`${timers.format()}\n`);

@@ -4,6 +4,7 @@ import type { RunReport } from '../pipeline/run.js';
 import type { FileOutcome } from '../transform/file-operations.js';
 import type { Layer } from '../catalog/catalog.js';
 import { formatKernelVersion } from '../catalog/kernel-version.js';
+import { reportHeader } from './report-header.js';
 
 export function layerSummary(l: Layer) {
   return {
@@ -28,7 +29,7 @@ function passedThrough(plan: Plan) {
 export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: string) {
   const byPath = new Map((outcomes ?? []).map((o) => [o.path, o]));
   return {
-    command,
+    ...reportHeader(command),
     image: plan.image,
     kernel: plan.kernelText,
     catalog: plan.catalog.map(layerSummary),
