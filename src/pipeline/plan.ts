@@ -73,8 +73,10 @@ export function singleFileScan(path: string, core: Core): ScanReport {
 export async function makePlan(input: ImageInput & { kind: 'directory' | 'file' }, options: PlanOptions): Promise<Plan> {
   const image = input.path;
   const single = input.kind === 'file';
-  const core = new Core(options.pool?.module ?? compileCore());
-  const scan = single ? singleFileScan(image, core) : await scanImage(image, { timers: options.timers, progress: options.progress, pool: options.pool, threads: options.threads });
+  // Made when first needed: a scan of a directory has its own (its workers', or the main thread's).
+  let made: Core | null = null;
+  const core = () => (made ??= new Core(options.pool?.module ?? compileCore()));
+  const scan = single ? singleFileScan(image, core()) : await scanImage(image, { timers: options.timers, progress: options.progress, pool: options.pool, threads: options.threads });
   const root = single ? dirname(image) : image;
 
   const { kernel, kernelText } = resolveKernel(options.kernel, image, single ? null : scan.tree ?? new ImageTree());
@@ -82,7 +84,7 @@ export async function makePlan(input: ImageInput & { kind: 'directory' | 'file' 
   const dirs = options.scanOnly ? [] : [...options.layerDirs];
   const own = join(image, 'usr/lib/syslayer/layers');
   if (!single && !options.scanOnly && existsSync(own)) dirs.push(own);
-  const catalog = loadCatalog(core, dirs);
+  const catalog = dirs.length > 0 ? loadCatalog(core(), dirs) : [];
 
   return planFor({ image, root, single, kernel, kernelText, catalog, scan });
 }
