@@ -38,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
         : await (await import('../classify/scan-directory.js')).scanImage(image, { timers, progress, threads: opts.threads });
       progress.stop();
       const text = await timers.time('report', async () => opts.json
-        ? `${JSON.stringify({ image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }, null, 1)}\n`
+        ? `${JSON.stringify((await import('../names/path-bytes.js')).jsonWithNameBytes({ image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }), null, 1)}\n`
         : `${(await import('../report/scan-text.js')).formatScanSummary(report)}\n`);
       process.stdout.write(text);
       if (opts.perf) process.stderr.write(`${timers.format()}\n`);
@@ -69,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
       .option('--threads <n>', 'worker threads (default: one per core)', (v) => parsePositive(v, '--threads'));
 
   type RewriteFlags = { kernel?: string; layers: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean };
-  const finish = async (json: unknown, text: string, opts: RewriteFlags, timers: Timers, failed: boolean) => {
+  const finish = async (report: unknown, text: string, opts: RewriteFlags, timers: Timers, failed: boolean) => {
+    const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(report);
     process.stdout.write(opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`);
     if (opts.report) await (await import('node:fs/promises')).writeFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);
     if (opts.perf) process.stderr.write(`${timers.format()}\n`);

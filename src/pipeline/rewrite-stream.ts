@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { packDirectory, extractInto } from '../tar/gnu-tar.js';
 import { commitWork, workBeside } from '../sinks/work-beside.js';
 import { walkDirectory } from '../sources/directory.js';
+import { decodeName } from '../names/path-bytes.js';
 
 export interface TarRunOptions {
   op: 'scan' | 'bind' | 'unbind' | 'verify';
@@ -111,7 +112,7 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
       wants: (path, bytes) => startsElf(bytes) || isLdSoConf(path),
       visit: async (path, bytes) => {
         if (!startsElf(bytes)) {
-          texts.set(path, bytes.toString('utf8'));
+          texts.set(path, decodeName(bytes));
           return null;
         }
         sizes.set(path, bytes.length);

@@ -15,6 +15,8 @@ import { entryPath, throughSymlink } from './entry-path.js';
 import { ImageError, UsageError } from '../errors.js';
 import { startsElf } from '../core/elf-magic.js';
 import { commitWork, workBeside } from '../sinks/work-beside.js';
+import { decodeEntryNames, headerToWrite } from './entry-names.js';
+import { printable } from '../names/path-bytes.js';
 
 /** Regular files up to this size are held in memory (syslayer clients are far smaller). */
 const BUFFERED_FILE = 16 * 1024 * 1024;
@@ -73,7 +75,8 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
     (o.source as Readable | undefined)?.destroy();
     throw error;
   }
-  const extract = tarStream.extract();
+  // Names as bytes, one char each: entry-names.ts makes names of them.
+  const extract = tarStream.extract({ filenameEncoding: 'latin1' });
   const into = extract as unknown as NodeJS.WritableStream;
   const source = o.source ? pipeline(o.source, into)
     : isGzip(o.input) ? pipeline(createReadStream(o.input), createGunzip(), into) : pipeline(createReadStream(o.input), into);
@@ -94,7 +97,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
   }
   const write = (header: Headers, bytes: Buffer | null) =>
     new Promise<void>((resolve, reject) => {
-      pack!.entry(bytes ? { ...header, size: bytes.length } : header, bytes ?? undefined, (error) => (error ? reject(error) : resolve()));
+      pack!.entry(headerToWrite(bytes ? { ...header, size: bytes.length } : header), bytes ?? undefined, (error) => (error ? reject(error) : resolve()));
     });
 
   const held: Held[] = [];
@@ -109,6 +112,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
   try {
     for await (const entry of extract) {
       const header = entry.header;
+      decodeEntryNames(header);
       const checked = entryPath(header.name);
       if (!checked.ok) throw new ImageError(`${o.input}: ${checked.reason}`);
       const path = checked.path;
@@ -116,7 +120,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
       if (escape) throw new ImageError(`${o.input}: ${escape}`);
       if (header.type === 'link') {
         const target = entryPath(header.linkname ?? '');
-        if (!target.ok) throw new ImageError(`${o.input}: hardlink '${path}' points outside the image: ${target.reason}`);
+        if (!target.ok) throw new ImageError(`${o.input}: hardlink '${printable(path)}' points outside the image: ${target.reason}`);
       }
       if (path !== '') {
         tree.add(path, header.type === 'directory' ? { kind: 'dir' } : header.type === 'symlink' ? { kind: 'symlink', target: header.linkname ?? '' }
@@ -133,7 +137,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
       } else if ((header.size ?? 0) > BUFFERED_FILE) {
         // Too big to hold: let everything before it out, then stream it through untouched.
         while (held.length > 0) await flushOne();
-        if (pack) await pipeline(entry as unknown as NodeJS.ReadableStream, pack.entry(header) as unknown as NodeJS.WritableStream);
+        if (pack) await pipeline(entry as unknown as NodeJS.ReadableStream, pack.entry(headerToWrite(header)) as unknown as NodeJS.WritableStream);
         else entry.resume();
         continue;
       } else {
