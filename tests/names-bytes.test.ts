@@ -27,6 +27,7 @@ const BACKSLASH_DIR = 'back\\x41slash/client';
 const CLIENTS = [CAFE, NEWLINE, HARDLINK, DASH_DIR, BACKSLASH_DIR];
 /** Entries that are not clients, with such names. */
 const SYMLINK = 'usr/bin/lnk\xff'; // -> caf\xe9
+const ASCII_SYMLINK = 'usr/bin/ascii-link'; // -> caf\xe9: an ASCII name, only the target is not UTF-8
 const OTHERS = ['etc/caf\xe9.txt', 'etc/notes\nfile.txt', 'etc/repl\xef\xbf\xbd.txt', 'usr/lib/libz-\xff.so'];
 
 const bytes = (latin1: string) => Buffer.from(latin1, 'latin1');
@@ -39,6 +40,7 @@ function makeImage(dir: string): void {
   for (const c of [CAFE, NEWLINE, DASH_DIR, BACKSLASH_DIR]) copyFileSync(demo, at(dir, c));
   linkSync(at(dir, CAFE), at(dir, HARDLINK));
   symlinkSync(bytes('caf\xe9'), at(dir, SYMLINK));
+  symlinkSync(bytes('caf\xe9'), at(dir, ASCII_SYMLINK));
   writeFileSync(at(dir, 'etc/caf\xe9.txt'), 'Latin-1 name\n');
   writeFileSync(at(dir, 'etc/notes\nfile.txt'), 'a newline in the name\n');
   writeFileSync(at(dir, 'etc/repl\xef\xbf\xbd.txt'), 'a real U+FFFD in a UTF-8 name\n');
@@ -121,9 +123,10 @@ afterAll(() => {
 
 describe('the test image', () => {
   it('has the names it should, as bytes', () => {
-    for (const name of [...CLIENTS, SYMLINK, ...OTHERS]) expect(input.has(name), show(name)).toBe(true);
+    for (const name of [...CLIENTS, SYMLINK, ASCII_SYMLINK, ...OTHERS]) expect(input.has(name), show(name)).toBe(true);
     expect(input.get(CAFE)!.inode).toBe(input.get(HARDLINK)!.inode);
     expect(input.get(SYMLINK)!.target).toBe('caf\xe9');
+    expect(input.get(ASCII_SYMLINK)!.target).toBe('caf\xe9');
   });
 });
 
