@@ -15,6 +15,7 @@ import { Core, compileCore } from '../core/core.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 import { TEMPORARY_NAME } from '../sinks/file-writers.js';
+import { decodeName, fsPath } from '../names/path-bytes.js';
 
 export type ElfFileRecord = { path: string; size: number } & ElfFacts & { closure: Closure | null };
 export type ErrorFileRecord = { path: string; size: number; error: string; errorOffset?: number };
@@ -144,7 +145,8 @@ export function imageReader(root: string) {
   // starting) cost a scan 10-30 ms.
   return async (path: string): Promise<string | null> => {
     try {
-      return readFileSync(join(root, path), 'utf8');
+      // Decoded as names are: an include of a directory whose name is not UTF-8 still resolves.
+      return decodeName(readFileSync(fsPath(join(root, path))));
     } catch {
       return null;
     }

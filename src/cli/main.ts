@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
       progress.stop();
       const report = result.report.plan.scan;
       const text = await timers.time('report', async () => opts.json
-        ? `${JSON.stringify({ ...(await import('../report/report-header.js')).reportHeader('scan'), image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }, null, 1)}\n`
+        ? `${JSON.stringify((await import('../names/path-bytes.js')).jsonWithNameBytes({ ...(await import('../report/report-header.js')).reportHeader('scan'), image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }), null, 1)}\n`
         : `${(await import('../report/scan-text.js')).formatScanSummary(report)}\n`);
       process.stdout.write(text);
       if (opts.perf) process.stderr.write(`${timers.format()}\n`);
@@ -72,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   const finish = async (result: CommandResult, opts: RewriteFlags, timers: Timers) => {
     const { formatPlan, formatRewrite, reportJson } = await import('../report/rewrite-report.js');
     const r = result.report;
-    const json = reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command);
+    const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command));
     const text = r.command === 'plan' ? formatPlan(r.plan) : formatRewrite(r);
     (r.imageOnStandardOutput ? process.stderr : process.stdout).write(opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`);
     if (opts.report) await (await import('node:fs/promises')).writeFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);

@@ -17,6 +17,7 @@ import type { KernelOption } from '../catalog/kernel-version.js';
 /** An image read where it is: a directory, or one file. */
 export type LocalInput = ImageInput & { kind: 'directory' | 'file' };
 import { dirName } from './image-tree.js';
+import { fsPath } from '../names/path-bytes.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 
@@ -59,7 +60,7 @@ function groupByInode(root: string, jobs: Job[]): Map<string, string[]> {
   const groups = new Map<string, string[]>();
   const leaderOf = new Map<string, string>();
   for (const job of jobs) {
-    const st = lstatSync(join(root, job.path));
+    const st = lstatSync(fsPath(join(root, job.path)));
     const key = `${st.dev}:${st.ino}`;
     const leader = leaderOf.get(key);
     if (leader === undefined) {
@@ -111,7 +112,8 @@ function healFromJournals(root: string, leftovers: readonly string[]): void {
   for (const leftover of leftovers.filter((p) => JOURNAL.test(basename(p)))) {
     let groups: string[][];
     try {
-      groups = JSON.parse(readFileSync(join(root, leftover), 'utf8')) as string[][];
+      // JSON keeps names that are not UTF-8: their escaped bytes are written as \udcXX escapes.
+      groups = JSON.parse(readFileSync(fsPath(join(root, leftover)), 'utf8')) as string[][];
     } catch {
       continue; // cut short by the kill before anything was replaced
     }
@@ -123,14 +125,14 @@ function healFromJournals(root: string, leftovers: readonly string[]): void {
 
 /** Makes `alias` another name of `leader`'s inode (link beside, rename over). */
 function relink(root: string, leader: string, alias: string): void {
-  const a = lstatSync(join(root, leader));
-  const b = lstatSync(join(root, alias), { throwIfNoEntry: false });
+  const a = lstatSync(fsPath(join(root, leader)));
+  const b = lstatSync(fsPath(join(root, alias)), { throwIfNoEntry: false });
   // rename(2) between two names of one inode does nothing and would leave the temporary name.
   if (b && a.dev === b.dev && a.ino === b.ino) return;
-  const temp = join(root, dirname(alias), `.${basename(alias)}.syslayer-${process.pid}-link`);
+  const temp = fsPath(join(root, dirname(alias), `.${basename(alias)}.syslayer-${process.pid}-link`));
   rmSync(temp, { force: true });
-  linkSync(join(root, leader), temp);
-  renameSync(temp, join(root, alias));
+  linkSync(fsPath(join(root, leader)), temp);
+  renameSync(temp, fsPath(join(root, alias)));
 }
 
 type Run = (pool: WorkerPool, plan: Plan, root: string, to: Destination, jobs: Job[]) => Promise<FileOutcome[]>;
@@ -175,7 +177,7 @@ async function rewriteClients(input: LocalInput, o: RewriteOptions, choose: Choo
 /** What an interrupted run left: the hardlink groups its journal names are joined again first. */
 function removeLeftovers(root: string, leftovers: readonly string[]): void {
   healFromJournals(root, leftovers);
-  for (const leftover of leftovers) rmSync(join(root, leftover), { recursive: true, force: true });
+  for (const leftover of leftovers) rmSync(fsPath(join(root, leftover)), { recursive: true, force: true });
 }
 
 /** Clients per commit: the first ones are committed while the workers still rewrite the rest. */

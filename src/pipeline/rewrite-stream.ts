@@ -25,6 +25,7 @@ import type { ImageTree } from './image-tree.js';
 import { planFor, resolveKernel, type Plan } from './plan.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
+import { decodeName } from '../names/path-bytes.js';
 
 export interface TarRunOptions {
   op: 'scan' | 'plan' | 'bind' | 'unbind' | 'verify';
@@ -103,7 +104,7 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
       wants: (path, bytes) => startsElf(bytes) || isLdSoConf(path),
       visit: async (path, bytes) => {
         if (!startsElf(bytes)) {
-          texts.set(path, bytes.toString('utf8'));
+          texts.set(path, decodeName(bytes));
           return null;
         }
         sizes.set(path, bytes.length);

@@ -14,6 +14,8 @@ import { ImageError, RunError, UsageError } from '../errors.js';
 import type { TarSource } from '../sources/tar-source.js';
 import type { TarSink } from '../sinks/tar-sink.js';
 import { startsElf } from '../core/elf-magic.js';
+import { decodeEntryNames, headerToWrite } from './entry-names.js';
+import { printable } from '../names/path-bytes.js';
 
 /** Regular files up to this size are held in memory (syslayer clients are far smaller). */
 const BUFFERED_FILE = 16 * 1024 * 1024;
@@ -59,7 +61,8 @@ interface Held {
 export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
   const tree = new ImageTree();
   const wants = o.wants ?? ((_path: string, bytes: Buffer) => startsElf(bytes));
-  const extract = tarStream.extract();
+  // Names as bytes, one char each: entry-names.ts makes names of them.
+  const extract = tarStream.extract({ filenameEncoding: 'latin1' });
   const input = pipeline(o.source.stream, extract as unknown as NodeJS.WritableStream);
   input.catch(() => {}); // the loop below sees the error through the extract stream
 
@@ -69,7 +72,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
   output?.catch((error: Error) => (outputFailure = error));
   const write = (header: Headers, bytes: Buffer | null) =>
     new Promise<void>((resolve, reject) => {
-      const sink = pack!.entry(bytes ? { ...header, size: bytes.length } : header, bytes ?? undefined, (error) => (error ? reject(error) : resolve()));
+      const sink = pack!.entry(headerToWrite(bytes ? { ...header, size: bytes.length } : header), bytes ?? undefined, (error) => (error ? reject(error) : resolve()));
       // When the output fails (a reader closed standard output), the pack destroys the entry with
       // that error: the callback reports it; the event must not go unheard.
       sink.on('error', () => {});
@@ -87,6 +90,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
   try {
     for await (const entry of extract) {
       const header = entry.header;
+      decodeEntryNames(header);
       const checked = entryPath(header.name);
       if (!checked.ok) throw new ImageError(`${o.name}: ${checked.reason}`);
       const path = checked.path;
@@ -94,7 +98,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
       if (escape) throw new ImageError(`${o.name}: ${escape}`);
       if (header.type === 'link') {
         const target = entryPath(header.linkname ?? '');
-        if (!target.ok) throw new ImageError(`${o.name}: hardlink '${path}' points outside the image: ${target.reason}`);
+        if (!target.ok) throw new ImageError(`${o.name}: hardlink '${printable(path)}' points outside the image: ${target.reason}`);
       }
       if (path !== '') {
         tree.add(path, header.type === 'directory' ? { kind: 'dir' } : header.type === 'symlink' ? { kind: 'symlink', target: header.linkname ?? '' }
@@ -111,7 +115,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
       } else if ((header.size ?? 0) > BUFFERED_FILE) {
         // Too big to hold: let everything before it out, then stream it through untouched.
         while (held.length > 0) await flushOne();
-        if (pack) await pipeline(entry as unknown as NodeJS.ReadableStream, pack.entry(header) as unknown as NodeJS.WritableStream);
+        if (pack) await pipeline(entry as unknown as NodeJS.ReadableStream, pack.entry(headerToWrite(header)) as unknown as NodeJS.WritableStream);
         else entry.resume();
         continue;
       } else {
