@@ -9,8 +9,9 @@
 //
 // TARBALL defaults to /work/cache/rootfs-bookworm.tar (only read), else a tarball of /usr built
 // once in /tmp. --cold evicts the tarball's pages from the page cache before every run (GNU dd's
-// iflag=nocache; the file is not written) to time reads from disk; without it the file is read
-// once first and every run reads it from memory. Build first (npm run build): it imports dist/.
+// iflag=nocache; the file is not written) to time reads from disk, and prints what each run made
+// the kernel fetch (its read-ahead included: /sys/block/*/queue/read_ahead_kb); without it the
+// file is read once first and every run reads it from memory. Build first (npm run build): it imports dist/.
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -54,6 +55,15 @@ syncBuiltinESMExports();
 const { walkTarHeaders } = await import(pathToFileURL(join(root, 'dist/src/tar/header-walk.js')).href);
 const tarStream = (await import('tar-stream')).default;
 
+/** Bytes this process has made the kernel fetch from storage (Linux /proc/self/io). */
+const fromDisk = () => {
+  if (!existsSync('/proc/self/io')) return 0;
+  const fd = fs.openSync('/proc/self/io', 'r');
+  const buf = Buffer.alloc(4096);
+  const n = realReadSync(fd, buf, 0, buf.length, null); // not counted among the walk's reads
+  fs.closeSync(fd);
+  return Number(/read_bytes: (\d+)/.exec(buf.toString('latin1', 0, n))?.[1] ?? 0);
+};
 const evict = () => execFileSync('dd', [`if=${tarball}`, 'iflag=nocache', 'count=0'], { stdio: 'ignore' });
 
 /** What the catalog pass reads whole: the image's layers and its ld.so.conf files. */
@@ -100,12 +110,14 @@ function gnuList() {
 async function measure(methods) {
   const times = methods.map(() => []);
   const cpu = methods.map(() => []);
+  const disk = [];
   const results = [];
   const io = [];
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < methods.length; k++) {
       const i = (k + r) % methods.length;
       if (cold) evict();
+      const d = fromDisk();
       reads.calls = reads.bytes = 0;
       const t = process.hrtime.bigint();
       const c = process.cpuUsage();
@@ -114,6 +126,7 @@ async function measure(methods) {
       times[i].push(Number(process.hrtime.bigint() - t) / 1e6);
       cpu[i].push((used.user + used.system) / 1e3);
       io[i] = { ...reads };
+      disk[i] = fromDisk() - d;
     }
   }
   const medians = [];
@@ -122,7 +135,8 @@ async function measure(methods) {
     const median = ms[Math.floor(ms.length / 2)];
     const cpuMs = cpu[i].sort((a, b) => a - b)[Math.floor(ms.length / 2)];
     medians.push(median);
-    const counted = io[i].calls > 0 ? `${io[i].calls} reads, ${(io[i].bytes / 1e6).toFixed(1)} MB read` : '';
+    const counted = (io[i].calls > 0 ? `${io[i].calls} reads, ${(io[i].bytes / 1e6).toFixed(1)} MB read` : '')
+      + (cold && !label.startsWith('GNU tar') ? `${io[i].calls > 0 ? ', ' : ''}${(disk[i] / 1e6).toFixed(1)} MB from disk` : '');
     const entries = results[i].entries !== null ? `${results[i].entries} entries` : '';
     // GNU tar runs in a child process: its CPU time is not ours to count.
     const cpuText = label.startsWith('GNU tar') ? '-'.padStart(8) : cpuMs.toFixed(1).padStart(8);
