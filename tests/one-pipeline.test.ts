@@ -173,3 +173,24 @@ describe('inputs and outputs it cannot honour are usage errors', () => {
     expect(r.stdout + r.stderr).toMatch(/standard output was closed before the image was complete/);
   });
 });
+
+describe("the image's own layers", () => {
+  it('usr/lib/syslayer/layers/ joins the catalog from a directory, a .tar and a gzip tar alike', () => {
+    const own = join(work, 'own-layers');
+    mkdirSync(join(own, 'usr/bin'), { recursive: true });
+    mkdirSync(join(own, 'usr/lib/syslayer'), { recursive: true });
+    cpSync(join(x86, 'bin/abi2-demo'), join(own, 'usr/bin/abi2-demo'));
+    cpSync(layers, join(own, 'usr/lib/syslayer/layers'), { recursive: true });
+    execFileSync('tar', ['--sort=name', '-C', own, '-cf', `${own}.tar`, '.']);
+    execFileSync('tar', ['--sort=name', '-C', own, '-czf', `${own}.tar.gz`, '.']);
+    const plans = [own, `${own}.tar`, `${own}.tar.gz`].map((image) => {
+      const r = syslayer('plan', '--json', '--kernel', '4.11', image);
+      expect(r.status, `${image}: ${r.stderr}`).toBe(0);
+      return report(r) as { catalog: { name: string; path: string }[]; clients: { path: string; layer: { name: string } | null }[] };
+    });
+    for (const plan of plans) {
+      expect(plan.catalog.map((l) => l.name).sort()).toEqual(['linux-3.2', 'linux-4.11']);
+      expect(plan.clients).toEqual([expect.objectContaining({ path: 'usr/bin/abi2-demo', layer: expect.objectContaining({ name: 'linux-4.11' }) })]);
+    }
+  });
+});

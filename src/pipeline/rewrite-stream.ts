@@ -21,7 +21,11 @@ import type { ImageInput } from '../sources/detect.js';
 import { walkDirectory } from '../sources/directory.js';
 import { directorySink, standardOutputSink, tarFileSink, type TarSink } from '../sinks/tar-sink.js';
 import { STANDARD_STREAM, type ImageOutput } from '../sinks/choose-output.js';
-import type { ImageTree } from './image-tree.js';
+import { ImageTree } from './image-tree.js';
+import { closeSync, openSync } from 'node:fs';
+import { walkTarHeaders } from '../tar/header-walk.js';
+import { entryPath } from '../tar/entry-path.js';
+import { treeEntryOf } from '../tar/tree-entry.js';
 import { planFor, resolveKernel, type Plan } from './plan.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
@@ -50,14 +54,37 @@ function openSink(output: ImageOutput): TarSink | null {
 
 /**
  * The catalog pass: the image's kernel (lib/modules) and its own layer objects, before the first
- * client comes by. A directory is looked at where it is; a tarball is read once more, headers and
- * layer objects only (a compressed one is decompressed again: --perf shows what that cost).
+ * client comes by. A directory is looked at where it is; a plain tarball (standard input too, once
+ * spooled) by its headers only, seeking past entry data; a compressed one is decompressed once
+ * more and read through (--perf shows what that cost). Entry names are checked by the main pass.
  */
 async function catalogPass(input: ImageInput, core: Core, imageLayers: Layer[]): Promise<ImageTree> {
+  const addLayer = (path: string, bytes: Uint8Array) => {
+    const layer = layerFromBytes(core, `${input.name}:${path}`, bytes);
+    if (layer) imageLayers.push(layer);
+  };
   if (input.kind === 'directory') {
     const own = join(input.path, IMAGE_LAYERS);
     if (existsSync(own)) imageLayers.push(...loadCatalog(core, [own]));
     return walkDirectory(input.path);
+  }
+  if (input.kind === 'tar' && input.compression === 'none') {
+    const tree = new ImageTree();
+    const fd = openSync(input.path, 'r');
+    try {
+      for (const entry of walkTarHeaders({ fd, name: input.name })) {
+        const checked = entryPath(decodeName(entry.name));
+        if (!checked.ok || checked.path === '') continue;
+        tree.add(checked.path, treeEntryOf(entry.type, () => decodeName(entry.linkname)));
+        if (entry.type === 'file' && checked.path.startsWith(IMAGE_LAYERS)) {
+          const bytes = entry.read();
+          if (startsElf(bytes)) addLayer(checked.path, bytes);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return tree;
   }
   return tarPass({
     name: input.name,
@@ -66,8 +93,7 @@ async function catalogPass(input: ImageInput, core: Core, imageLayers: Layer[]):
     mayWant: (path) => path.startsWith(IMAGE_LAYERS),
     wants: (path, bytes) => path.startsWith(IMAGE_LAYERS) && startsElf(bytes),
     visit: async (path, bytes) => {
-      const layer = layerFromBytes(core, `${input.name}:${path}`, bytes);
-      if (layer) imageLayers.push(layer);
+      addLayer(path, bytes);
       return null;
     },
   });
@@ -88,7 +114,7 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
     const imageLayers: Layer[] = [];
     const needsCatalog = o.kernel.kind === 'auto' || (o.op !== 'scan' && o.op !== 'unbind');
     // --perf names what the catalog pass cost: for a tarball, a second read (and decompression).
-    const pass = input.kind === 'tar' ? `catalog: ${input.compression === 'none' ? 'tar' : `${input.compression} tar`} read once more` : 'catalog';
+    const pass = input.kind !== 'tar' ? 'catalog' : input.compression === 'none' ? 'catalog: tar headers' : `catalog: ${input.compression} tar read once more`;
     const firstTree = needsCatalog ? await o.timers.time(pass, () => catalogPass(input, core, imageLayers)) : null;
     const { kernel, kernelText } = resolveKernel(o.kernel, image, firstTree);
     const catalog = [...loadCatalog(core, o.layerDirs), ...imageLayers];

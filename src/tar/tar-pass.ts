@@ -14,6 +14,7 @@ import { ImageError, RunError, UsageError } from '../errors.js';
 import type { TarSource } from '../sources/tar-source.js';
 import type { TarSink } from '../sinks/tar-sink.js';
 import { startsElf } from '../core/elf-magic.js';
+import { treeEntryOf } from './tree-entry.js';
 import { decodeEntryNames, headerToWrite } from './entry-names.js';
 import { printable } from '../names/path-bytes.js';
 
@@ -101,8 +102,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
         if (!target.ok) throw new ImageError(`${o.name}: hardlink '${printable(path)}' points outside the image: ${target.reason}`);
       }
       if (path !== '') {
-        tree.add(path, header.type === 'directory' ? { kind: 'dir' } : header.type === 'symlink' ? { kind: 'symlink', target: header.linkname ?? '' }
-          : header.type === 'file' || header.type === 'contiguous-file' || header.type === 'link' ? { kind: 'file' } : { kind: 'other' });
+        tree.add(path, treeEntryOf(header.type ?? 'file', () => header.linkname ?? ''));
       }
 
       if (!pack && o.mayWant && !o.mayWant(path)) {
