@@ -22,7 +22,8 @@ export function openTarSource(input: ImageInput): TarSource {
     return { stream: tar.child.stdout!, done: tar.done };
   }
   if (input.kind !== 'tar') throw new Error(`${input.path} is not read as a tar stream`);
-  const file = createReadStream(input.path);
+  // 1 MiB reads: the default 64 KiB made 5,000 reads of the clients tarball, 0.6 s of a 3.6 s scan.
+  const file = createReadStream(input.path, { highWaterMark: 1 << 20 });
   const inflate = input.compression === 'none' ? null : decompressor(input.compression);
   const stream = inflate ?? file;
   if (inflate) {
