@@ -8,7 +8,7 @@ import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 
 // Each command imports its modules when it runs: `scan` of a directory then loads neither the tar
-// pipeline (tar-stream) nor the binder and its catalog. Importing this module took 88 ms with every
+// pipeline nor the binder and its catalog. Importing this module took 88 ms with every
 // command imported up front (of a 0.75 s rootfs scan), 32 ms so, most of it commander.
 const commands = () => import('../commands/image-commands.js');
 

@@ -134,7 +134,9 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
           return null;
         }
         sizes.set(path, bytes.length);
-        const r = await pool.entry({ op: o.op === 'plan' ? 'scan' : o.op, path, bytes, catalog, targetKernel: kernel ?? 0 });
+        // The pass hands a view of the chunk it read: a worker gets the entry's bytes alone.
+        const own = new Uint8Array(bytes);
+        const r = await pool.entry({ op: o.op === 'plan' ? 'scan' : o.op, path, bytes: own, catalog, targetKernel: kernel ?? 0 });
         // Kept for the report without the new bytes: they go to the output and are let go
         // (2,048 clients held until the end were ~45 MiB of the peak).
         results.push({ ...r, bytes: null });

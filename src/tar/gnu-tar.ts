@@ -39,8 +39,8 @@ export function packDirectory(dir: string): GnuTar {
 
 /**
  * `tar -x` into a directory, keeping modes and owners, from the child's stdin. GNU tar 1.34 does
- * not know the `hdrcharset=BINARY` that comes before a name that is not UTF-8 (binary-pax.ts),
- * and takes the name as bytes anyway: it need not say so.
+ * not know the `hdrcharset=BINARY` that bsdtar writes before a name that is not UTF-8 (the tar
+ * pass keeps it, as every header), and takes the name as bytes anyway: it need not say so.
  */
 export function extractInto(dir: string): GnuTar {
   return run([...FIDELITY, '--warning=no-unknown-keyword', '--same-owner', '--same-permissions', '-C', dir, '-xf', '-'], ['pipe', 'ignore', 'pipe']);

@@ -1,8 +1,8 @@
-// What a tar entry is in the image tree: tar-stream's and the header walk's type names both map
+// What a tar entry is in the image tree: the tar pass's and the header walk's type names both map
 // here, so that the catalog pass and the main pass build the same tree.
 import type { TreeEntry } from '../pipeline/image-tree.js';
 
-const FILE_TYPES = new Set(['file', 'contiguous-file', 'contiguous', 'link', 'hardlink']);
+const FILE_TYPES = new Set(['file', 'contiguous', 'hardlink']);
 
 /** `linkname` is asked for only for a symlink. */
 export function treeEntryOf(type: string, linkname: () => string): TreeEntry {
