@@ -595,12 +595,19 @@ if (wantBsd && !CLIENTS_TAR) {
   wantBsd = false;
   note(`${BSD_GROUP} group skipped: no tarball of ${IMAGE_NAME}`);
 }
-const countEntries = (p) => {
-  const r = spawnSync(TOOLS.tar, [isGz(p) ? '-tzf' : '-tf', p], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
+// GNU tar's verbose listing with full-resolution mtimes: per entry (by name, with the link
+// target), [mode, owner, size, mtime]. GNU tar names the LIBARCHIVE.xattr.* records of bsdtar's
+// output on stderr (ignored) and then exits 0 or 2.
+const listTar = (p) => {
+  const r = spawnSync(TOOLS.tar, ['--full-time', '-tv', ...(isGz(p) ? ['-z'] : []), '-f', p], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
   if (r.status !== 0 && r.status !== 2) return null;
-  let n = 0;
-  for (let i = r.stdout.indexOf(10); i !== -1; i = r.stdout.indexOf(10, i + 1)) n++;
-  return n;
+  const m = new Map();
+  for (const line of r.stdout.toString('latin1').split('\n')) {
+    const f = /^(\S+) (\S+) +(\S+) (\S+ \S+) +(.*)$/.exec(line);
+    if (f) m.set(f[5], [f[1], f[2], f[3], f[4]]);
+    else if (line) m.set(line, ['?', '?', '?', '?']);
+  }
+  return m;
 };
 function isGz(p) {
   return /\.(tar\.gz|tgz)$/.test(p);
@@ -633,9 +640,10 @@ if (wantBsd) {
   ]) {
     if (!p) continue;
     const tarPath = key.endsWith('gz') ? (key === 'smallgz' ? made.small : made.big) : p;
-    const entries = countEntries(p);
-    if (entries == null) die(`GNU tar cannot list ${p}`);
-    BSD.inputs.push({ key, label, path: p, gz: key.endsWith('gz'), bytes: fs.statSync(p).size, tarBytes: fs.statSync(tarPath).size, files, entries });
+    const listing = listTar(p);
+    if (listing == null) die(`GNU tar cannot list ${p}`);
+    BSD.inputs.push({ key, label, path: p, gz: key.endsWith('gz'), bytes: fs.statSync(p).size, tarBytes: fs.statSync(tarPath).size, files, entries: listing.size });
+    Object.defineProperty(BSD.inputs.at(-1), 'listing', { value: listing, enumerable: false });
   }
   // The fixed cost of a tar -> tar bind: a tarball of one client and the reference layers.
   const tinyRoot = path.join(TMP, 'tiny');
@@ -815,10 +823,24 @@ if (wantBsd) {
     sync();
   };
   const bound = { expect: /(\d+) bound/, expectCount: EXPECT.bound ?? (USER ? null : clientPaths.length), okStatus: OK_CLIENTS };
+  // The output against the input, entry by entry: as many entries, the same names; and how many
+  // changed size (the bound clients) or mode, owner or mtime (none should).
   const checkOf = (input, out) => () => {
-    const entries = countEntries(out);
-    const r = { entries, inputEntries: input.entries, outBytes: fs.statSync(out).size, ok: entries === input.entries };
-    if (!r.ok) note(`${g}: ${out} lists ${entries ?? '?'} entries, the input ${input.entries} (${input.path})`);
+    const list = listTar(out);
+    const r = { entries: list?.size ?? null, inputEntries: input.entries, missing: 0, sizeChanged: 0, modeChanged: 0, ownerChanged: 0, mtimeChanged: 0, outBytes: fs.statSync(out).size };
+    for (const [name, [mode, owner, size, mtime]] of input.listing) {
+      const o = list?.get(name);
+      if (!o) {
+        r.missing++;
+        continue;
+      }
+      if (o[0] !== mode) r.modeChanged++;
+      if (o[1] !== owner) r.ownerChanged++;
+      if (o[2] !== size) r.sizeChanged++;
+      if (o[3] !== mtime) r.mtimeChanged++;
+    }
+    r.ok = r.entries === input.entries && r.missing === 0;
+    if (!r.ok) note(`${g}: ${out} lists ${r.entries ?? '?'} entries (${r.missing} of the input's missing), the input ${input.entries} (${input.path})`);
     return r;
   };
   add({ id: `${g}.floor`, group: g, pair: 'floor', label: 'floor: syslayer --help (Node start-up + imports)', noBudget: true, units: {}, argv: node(CLI, '--help') });
@@ -832,8 +854,12 @@ if (wantBsd) {
     const common = { group: g, pair: i.key, noBudget: true, units, input: i.key, prep: clean(out), after: () => rmrf(out), check: checkOf(i, out) };
     add({ id: `${g}.${i.key}.syslayer`, label: `syslayer bind ${what}`, syslayer: true, ...bound, ...common,
       argv: node(CLI, 'bind', ...K, i.path, '-o', out) });
-    add({ id: `${g}.${i.key}.bsdtar`, label: `bsdtar ${i.gz ? '-czf' : '-cf'} @in, ${what}`, ...common,
-      argv: [TOOLS.bsdtar, ...(i.gz ? ['--options', 'gzip:compression-level=6', '-czf'] : ['-cf']), out, `@${i.path}`] });
+    // --format pax: bsdtar's default (restricted pax) writes a PAX header only where ustar cannot
+    // hold the entry, and so drops sub-second mtimes; full pax keeps them, as syslayer does.
+    add({ id: `${g}.${i.key}.bsdtar`, label: `bsdtar --format pax ${i.gz ? '-czf' : '-cf'} @in, ${what}`, ...common,
+      argv: [TOOLS.bsdtar, '--format', 'pax', ...(i.gz ? ['--options', 'gzip:compression-level=6', '-czf'] : ['-cf']), out, `@${i.path}`] });
+    // The plain tarballs also with bsdtar's default format, for the record.
+    if (!i.gz) add({ id: `${g}.${i.key}.bsdtardef`, label: `bsdtar -cf @in (default format), ${what}`, ...common, argv: [TOOLS.bsdtar, '-cf', out, `@${i.path}`] });
   }
 }
 if (wantGroup('context') && !opts.quick && TOOLS.true) {
@@ -1019,6 +1045,7 @@ for (const i of BSD.inputs) {
     `without it ${((sl.medianSeconds - floorMed) / bsd.medianSeconds).toFixed(2)}x`);
   if (floorTarMed != null) parts.push(`a 1-client tar bind ${floorTarMed.toFixed(3)} s = ${((100 * floorTarMed) / sl.medianSeconds).toFixed(1)} %`);
   ratio(`${BSD_GROUP}.${i.key}.syslayer`, `${BSD_GROUP}.${i.key}.bsdtar`, 'time', null, parts.join('; ') || null);
+  ratio(`${BSD_GROUP}.${i.key}.syslayer`, `${BSD_GROUP}.${i.key}.bsdtardef`, 'time');
 }
 const rssTargets = [];
 for (const loc of Object.keys(LOC)) {
@@ -1093,12 +1120,17 @@ for (const [id, p] of Object.entries(perf))
   lines.push(`  ${lab(id)}: ` + (Array.isArray(p.passes) ? formatPerf(p.passes) : String(p.passes).split('\n')[0]));
 lines.push('');
 if (BSD.inputs.length) {
-  lines.push(`${BSD_GROUP} inputs and checks (not timed: GNU tar -t of the first output of each row; sizes of that output):`);
+  lines.push(`${BSD_GROUP} inputs and checks (not timed: GNU tar --full-time -tv of the first output of each row against the input's, entry by entry; the size of that output):`);
   for (const i of BSD.inputs) {
-    const c = (who) => checks[`${BSD_GROUP}.${i.key}.${who}`];
-    const o = (who) => (c(who) ? `${who} ${c(who).entries} entries${c(who).ok ? '' : ' (MISMATCH)'}, ${(c(who).outBytes / 1e6).toFixed(1)} MB` : `${who} -`);
+    const o = (who, name) => {
+      const c = checks[`${BSD_GROUP}.${i.key}.${who}`];
+      if (!c) return null;
+      const changed = [['size', c.sizeChanged], ['mode', c.modeChanged], ['owner', c.ownerChanged], ['mtime', c.mtimeChanged]].filter(([, n]) => n);
+      return `    ${name}: ${c.entries} entries${c.ok ? '' : ` (MISMATCH: ${c.missing} of the input's missing)`}, ` +
+        `${changed.length ? changed.map(([k, n]) => `${n} ${k}s`).join(', ') + ' changed' : 'no size, mode, owner or mtime changed'}, ${(c.outBytes / 1e6).toFixed(1)} MB`;
+    };
     lines.push(`  ${i.label}: ${i.path}, ${(i.bytes / 1e6).toFixed(1)} MB${i.gz ? ` (${(i.tarBytes / 1e6).toFixed(1)} MB of tar)` : ''}, ${i.entries} entries, ` +
-      `${i.files} regular files -> ${o('syslayer')}; ${o('bsdtar')}`);
+      `${i.files} regular files`, ...[o('syslayer', 'syslayer'), o('bsdtar', 'bsdtar --format pax'), o('bsdtardef', 'bsdtar (default format)')].filter(Boolean));
   }
   lines.push('');
 }
