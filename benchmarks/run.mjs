@@ -10,6 +10,8 @@
 //   clients  that rootfs plus 2,048 syslayer clients and the reference layers
 //            (clients-image.mjs), as a directory and as a .tar
 //   big tar  the 2.4 GB tarball of tar-memory.mjs (peak memory while binding a 2 GB tarball)
+//   bsdtar   the clients tarball gzipped, and a 1.2 GB tarball (the clients tarball plus three
+//            more copies of the rootfs), the inputs of the tar-vs-bsdtar group (bsdtar-inputs.mjs)
 // With --image DIR, the user's directory image takes the place of both (user-image.mjs): its
 // clients are those `syslayer plan` finds, its tarball is packed at the start, nothing is
 // generated and nothing is written into DIR.
@@ -17,7 +19,7 @@
 // measured separately.
 //
 // No dependencies beyond Node; uses scanelf (pax-utils), readelf (binutils), patchelf, GNU
-// time, GNU tar, cp, xargs.
+// time, GNU tar, cp, xargs; bsdtar (libarchive-tools) and gzip for the tar-vs-bsdtar group.
 
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,6 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureClientsImage, defaultCache } from './clients-image.mjs';
+import { ensureBsdtarInputs, gzipTo } from './bsdtar-inputs.mjs';
 import { planUserImage, packUserImage, syslayerReport } from './user-image.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -87,7 +90,12 @@ const USAGE = `usage: node benchmarks/run.mjs [--quick] [--image DIR] [options]
   --rounds N         rounds (default 3; --quick: 1)
   --budget S         stop repeating an item once its measured runs total S seconds (default 10)
   --locations L      output locations, comma-separated: disk,tmpfs (default both)
-  --only G           groups, comma-separated: rootfs,clients,disk,tmpfs,context
+  --only G           groups, comma-separated: rootfs,clients,disk,tmpfs,tar-vs-bsdtar,context
+  --bsdtar-copies N  tar-vs-bsdtar: rootfs copies added to the clients tarball to make its
+                     big tarball (default 3: 1.2 GB; 0 = no big tarball)
+  --bsdtar-gz W      tar-vs-bsdtar: .tar.gz -> .tar.gz rows: none, small (the clients
+                     tarball; the default) or both (also the big tarball: about 7 more minutes
+                     here); --quick: none unless given
   --clients N        syslayer clients in the generated image (default 2048; not with --image)
   --rootfs DIR       the rootfs image (default: rootfs/build-rootfs.sh's cached rootfs;
                      not with --image)
@@ -102,6 +110,7 @@ Environment: SYSLAYER_CACHE (cache root, default ~/.cache/syslayer).
 const opts = {
   quick: false, rounds: null, budget: 10, locations: ['disk', 'tmpfs'], only: null, clients: 2048,
   rootfs: null, bigTarGb: null, timeout: 600, out: null, write: true, image: null, kernel: null, layers: [], tar: true,
+  bsdtarCopies: 3, bsdtarGz: null,
 };
 {
   const a = process.argv.slice(2);
@@ -144,12 +153,16 @@ const opts = {
       case '--kernel': opts.kernel = take(); break;
       case '--layers': opts.layers.push(path.resolve(take())); break;
       case '--no-tar': opts.tar = false; break;
+      case '--bsdtar-copies': opts.bsdtarCopies = num(take(), true); break;
+      case '--bsdtar-gz': opts.bsdtarGz = take(); if (!['none', 'small', 'both'].includes(opts.bsdtarGz)) bad('--bsdtar-gz: none, small or both'); break;
       default: bad(`unknown argument ${a[i]}`);
     }
   }
   for (const l of opts.locations) if (!['disk', 'tmpfs'].includes(l)) bad(`--locations: unknown ${l}`);
   if (opts.image && (a.some((x) => /^--(clients|rootfs)(=|$)/.test(x)))) bad('--clients and --rootfs make the generated images: not with --image');
   if (opts.rounds === null) opts.rounds = opts.quick ? 1 : 3;
+  if (opts.bsdtarGz === null) opts.bsdtarGz = opts.quick ? 'none' : 'small';
+  for (const g of opts.only ?? []) if (!['rootfs', 'clients', 'disk', 'tmpfs', 'tar-vs-bsdtar', 'context'].includes(g)) bad(`--only: unknown group ${g}`);
   if (opts.bigTarGb === null) opts.bigTarGb = opts.quick || opts.image ? 0 : 2;
   // A user's image names its kernel in lib/modules; the generated images have none.
   if (opts.kernel === null) opts.kernel = opts.image ? 'auto' : '4.11';
@@ -177,12 +190,12 @@ function which(cmd) {
 }
 if (!fs.existsSync(path.join(REPO, 'build', 'syslayer.wasm')) || !fs.existsSync(path.join(REPO, 'dist')))
   die('syslayer is not built: run `npm run build` first');
-const TOOLS = Object.fromEntries(['scanelf', 'readelf', 'patchelf', 'xargs', 'tar', 'cp', 'sync', 'true'].map((t) => [t, which(t)]));
+const TOOLS = Object.fromEntries(['scanelf', 'readelf', 'patchelf', 'xargs', 'tar', 'cp', 'sync', 'true', 'bsdtar', 'gzip'].map((t) => [t, which(t)]));
 for (const t of ['xargs', 'tar', 'cp']) if (!TOOLS[t]) die(`${t} not found`);
 const GNU_TIME = fs.existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%M', '-o', '/dev/null', 'true']).status === 0
   ? '/usr/bin/time' : null;
 if (!GNU_TIME) log('note: GNU time (/usr/bin/time) not found: no peak RSS / CPU figures (apt-get install time)');
-for (const [t, pkg] of [['scanelf', 'pax-utils'], ['readelf', 'binutils'], ['patchelf', 'patchelf']])
+for (const [t, pkg] of [['scanelf', 'pax-utils'], ['readelf', 'binutils'], ['patchelf', 'patchelf'], ['bsdtar', 'libarchive-tools'], ['gzip', 'gzip']])
   if (!TOOLS[t]) log(`note: ${t} not found: its rows are skipped (apt-get install ${pkg})`);
 
 // The children's environment. NODE_EXTRA_CA_CERTS makes every Node start-up parse a CA bundle
@@ -466,6 +479,9 @@ const note = (n) => {
 // --kernel and --layers of every syslayer plan, bind and verify run.
 const K = ['--kernel', opts.kernel, ...opts.layers.flatMap((d) => ['--layers', d])];
 const wantWrites = opts.locations.some((l) => wantGroup(l));
+// The tar-vs-bsdtar group: syslayer's tar -> tar against bsdtar re-writing the same tarball.
+const BSD_GROUP = 'tar-vs-bsdtar';
+let wantBsd = wantGroup(BSD_GROUP) && opts.tar && !!TOOLS.bsdtar;
 
 // The inputs, one shape for both modes. ROOTFS: the image of the read-only rows; CLIENTS: the
 // image of plan and verify and the input of the write rows; CLIENTS_TAR: the input of the tar
@@ -508,6 +524,7 @@ if (USER) {
     `the first: ${nb[0].path}: ${nb[0].error}`);
 }
 if (!opts.tar && wantWrites) note('tar -> tar rows skipped (--no-tar)');
+if (wantGroup(BSD_GROUP) && !wantBsd) note(`${BSD_GROUP} group skipped: ${!opts.tar ? '--no-tar' : 'bsdtar not found (apt-get install libarchive-tools)'}`);
 
 let BIG_TAR = null;
 if (opts.bigTarGb > 0 && (wantGroup('disk') || wantGroup('tmpfs'))) {
@@ -532,7 +549,7 @@ const patchelfClients = clientPaths.filter((p) => dynamicSet.has(p));
 const clientsBytes = patchelfClients.reduce((s, p) => s + fs.lstatSync(path.join(CLIENTS, p)).size, 0);
 if (TOOLS.patchelf && wantWrites && !patchelfClients.length)
   note(`patchelf --set-rpath rows skipped: ${clientPaths.length ? 'no client to bind has a PT_DYNAMIC' : 'no clients to bind'}`);
-if (USER && opts.tar && wantWrites) {
+if (USER && opts.tar && (wantWrites || wantBsd)) {
   const need = treeB.bytes * 1.1 + 256e6;
   if (freeBytes(TMP) < need) note(`tar -> tar rows skipped: ${TMP} has ${(freeBytes(TMP) / 1e9).toFixed(2)} GB free, ${(need / 1e9).toFixed(2)} GB needed for the image's tarball`);
   else {
@@ -566,6 +583,84 @@ const LIST = {
 const WORK = USER ? fs.mkdtempSync(path.join(CACHE, 'bench-image-')) : null;
 if (WORK) cleanups.push(() => rmrf(WORK));
 const workDir = (name) => path.join(WORK ?? CACHE, name);
+
+// Inputs of the tar-vs-bsdtar group, each { key, label, path, gz, bytes (the file), tarBytes
+// (the tar inside), files (regular files), entries (GNU tar -t lines, counted once, not timed) }.
+// Generated images: the clients tarball, its .tar.gz and a >= 1 GB tarball (the clients tarball
+// plus --bsdtar-copies copies of the rootfs, each under ./srv/copy-<i>/), built once in
+// $SYSLAYER_CACHE/bench-bsdtar/ (bsdtar-inputs.mjs). A user's image: its packed tarball, and
+// that gzipped into $TMP when --bsdtar-gz asks for it; no big tarball.
+const BSD = { inputs: [], out: null, tiny: null };
+if (wantBsd && !CLIENTS_TAR) {
+  wantBsd = false;
+  note(`${BSD_GROUP} group skipped: no tarball of ${IMAGE_NAME}`);
+}
+// GNU tar's verbose listing with full-resolution mtimes: per entry (by name, with the link
+// target), [mode, owner, size, mtime]. GNU tar names the LIBARCHIVE.xattr.* records of bsdtar's
+// output on stderr (ignored) and then exits 0 or 2.
+const listTar = (p) => {
+  const r = spawnSync(TOOLS.tar, ['--full-time', '-tv', ...(isGz(p) ? ['-z'] : []), '-f', p], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
+  if (r.status !== 0 && r.status !== 2) return null;
+  const m = new Map();
+  for (const line of r.stdout.toString('latin1').split('\n')) {
+    const f = /^(\S+) (\S+) +(\S+) (\S+ \S+) +(.*)$/.exec(line);
+    if (f) m.set(f[5], [f[1], f[2], f[3], f[4]]);
+    else if (line) m.set(line, ['?', '?', '?', '?']);
+  }
+  return m;
+};
+function isGz(p) {
+  return /\.(tar\.gz|tgz)$/.test(p);
+}
+if (wantBsd) {
+  const gz = TOOLS.gzip ? opts.bsdtarGz : 'none';
+  if (!TOOLS.gzip && opts.bsdtarGz !== 'none') note(`${BSD_GROUP}: .tar.gz rows skipped: gzip not found`);
+  let made;
+  if (USER) {
+    made = { small: CLIENTS_TAR, smallGz: null, big: null, bigGz: null };
+    if (gz !== 'none') {
+      if (freeBytes(TMP) < tarBBytes * 0.7 + 256e6) note(`${BSD_GROUP}: .tar.gz rows skipped: no room in ${TMP} for the gzipped tarball`);
+      else {
+        log(`gzipping the image's tarball into ${TMP} (input of the .tar.gz rows; not timed)`);
+        made.smallGz = path.join(TMP, 'image.tar.gz');
+        gzipTo(CLIENTS_TAR, made.smallGz);
+      }
+    }
+    if (opts.bsdtarCopies > 0) note(`${BSD_GROUP}: no big tarball on a user's image (it is made of the generated rootfs)`);
+  } else {
+    made = ensureBsdtarInputs({ cache: CACHE, rootfs: ROOTFS, clientsTar: CL.tar, clients: opts.clients, copies: opts.bsdtarCopies, gz, log });
+  }
+  log(`${BSD_GROUP}: counting the entries of the inputs (GNU tar -t; not timed)`);
+  const copyFiles = opts.bsdtarCopies * treeA.files;
+  for (const [key, p, files, label] of [
+    ['small', made.small, treeB.files, USER ? 'the image\'s tarball' : 'clients tarball'],
+    ['big', made.big, treeB.files + copyFiles, 'big tarball'],
+    ['smallgz', made.smallGz, treeB.files, USER ? 'the image\'s .tar.gz' : 'clients .tar.gz'],
+    ['biggz', made.bigGz, treeB.files + copyFiles, 'big .tar.gz'],
+  ]) {
+    if (!p) continue;
+    const tarPath = key.endsWith('gz') ? (key === 'smallgz' ? made.small : made.big) : p;
+    const listing = listTar(p);
+    if (listing == null) die(`GNU tar cannot list ${p}`);
+    BSD.inputs.push({ key, label, path: p, gz: key.endsWith('gz'), bytes: fs.statSync(p).size, tarBytes: fs.statSync(tarPath).size, files, entries: listing.size });
+    Object.defineProperty(BSD.inputs.at(-1), 'listing', { value: listing, enumerable: false });
+  }
+  // The fixed cost of a tar -> tar bind: a tarball of one client and the reference layers.
+  const tinyRoot = path.join(TMP, 'tiny');
+  const sdk = path.join(REPO, 'sdk', 'prebuilt', 'x86_64');
+  fs.mkdirSync(path.join(tinyRoot, 'usr', 'bin'), { recursive: true });
+  fs.mkdirSync(path.join(tinyRoot, 'usr', 'lib', 'syslayer'), { recursive: true });
+  fs.copyFileSync(path.join(sdk, 'bin', 'abi2-demo'), path.join(tinyRoot, 'usr', 'bin', 'abi2-demo'));
+  fs.cpSync(path.join(sdk, 'layers'), path.join(tinyRoot, 'usr', 'lib', 'syslayer', 'layers'), { recursive: true });
+  BSD.tiny = path.join(TMP, 'tiny.tar');
+  execFileSync(TOOLS.tar, ['--format=pax', '--numeric-owner', '--sort=name', '-C', tinyRoot, '-cf', BSD.tiny, '.']);
+  // Outputs: the working disk, beside the inputs, one at a time.
+  BSD.out = workDir('bench-work-bsdtar');
+  rmrf(BSD.out);
+  fs.mkdirSync(BSD.out, { recursive: true });
+  cleanups.push(() => rmrf(BSD.out));
+  for (const i of BSD.inputs) log(`${BSD_GROUP}: ${i.label} ${i.path}: ${(i.bytes / 1e9).toFixed(2)} GB, ${i.entries} entries`);
+}
 
 // Output locations.
 const LOC = {};
@@ -624,7 +719,7 @@ if (needBound) {
 const node = (...a) => [process.execPath, ...a];
 const items = [];
 function add(it) {
-  items.push({ okStatus: [0], cwd: REPO, prep: null, after: null, perFile: null, syslayer: false, ...it });
+  items.push({ okStatus: [0], cwd: REPO, prep: null, after: null, check: null, perFile: null, syslayer: false, noBudget: false, pair: null, ...it });
 }
 const unitsA = { files: treeA.files, bytes: treeA.bytes };
 const unitsB = { files: treeB.files, bytes: treeB.bytes };
@@ -713,6 +808,60 @@ for (const [loc, L] of Object.entries(LOC)) {
     add({ id: `${g}.bigtarcp`, group: g, label: `cp (the ${(bigTarBytes / 1e9).toFixed(1)} GB tarball)`, units: unitsBig, argv: [TOOLS.cp, BIG_TAR, outTar], prep: clean(outTar), after: () => rmrf(outTar) });
   }
 }
+// tar -> tar against bsdtar: `syslayer bind in.tar -o out.tar` and `bsdtar -cf out.tar @in.tar`
+// (bsdtar reads the archive's entries and writes them to a new archive: the fastest honest
+// re-writing of a tarball by a peer; it binds nothing), side by side on each input, every round
+// (no --budget: these rows want medians of --rounds runs). .tar.gz: gzip level 6 on both sides
+// (syslayer's createGzip() default; bsdtar told so with --options). Two floors: Node start-up
+// plus our imports (`syslayer --help`) and the fixed cost of a tar bind (a tarball of one client).
+// Every output is checked once (not timed): GNU tar lists as many entries as in the input.
+if (wantBsd) {
+  const g = BSD_GROUP;
+  const bsdOut = (gz) => path.join(BSD.out, gz ? 'out.tar.gz' : 'out.tar');
+  const clean = (p) => () => {
+    rmrf(p);
+    sync();
+  };
+  const bound = { expect: /(\d+) bound/, expectCount: EXPECT.bound ?? (USER ? null : clientPaths.length), okStatus: OK_CLIENTS };
+  // The output against the input, entry by entry: as many entries, the same names; and how many
+  // changed size (the bound clients) or mode, owner or mtime (none should).
+  const checkOf = (input, out) => () => {
+    const list = listTar(out);
+    const r = { entries: list?.size ?? null, inputEntries: input.entries, missing: 0, sizeChanged: 0, modeChanged: 0, ownerChanged: 0, mtimeChanged: 0, outBytes: fs.statSync(out).size };
+    for (const [name, [mode, owner, size, mtime]] of input.listing) {
+      const o = list?.get(name);
+      if (!o) {
+        r.missing++;
+        continue;
+      }
+      if (o[0] !== mode) r.modeChanged++;
+      if (o[1] !== owner) r.ownerChanged++;
+      if (o[2] !== size) r.sizeChanged++;
+      if (o[3] !== mtime) r.mtimeChanged++;
+    }
+    r.ok = r.entries === input.entries && r.missing === 0;
+    if (!r.ok) note(`${g}: ${out} lists ${r.entries ?? '?'} entries (${r.missing} of the input's missing), the input ${input.entries} (${input.path})`);
+    return r;
+  };
+  add({ id: `${g}.floor`, group: g, pair: 'floor', label: 'floor: syslayer --help (Node start-up + imports)', noBudget: true, units: {}, argv: node(CLI, '--help') });
+  const tinyOut = path.join(BSD.out, 'tiny-out.tar');
+  add({ id: `${g}.floortar`, group: g, pair: 'floor', label: 'floor: syslayer bind tar -> tar, 1 client', noBudget: true, units: {}, syslayer: true,
+    expect: /(\d+) bound/, expectCount: 1, argv: node(CLI, 'bind', '--kernel', '4.11', BSD.tiny, '-o', tinyOut), prep: clean(tinyOut), after: () => rmrf(tinyOut) });
+  for (const i of BSD.inputs) {
+    const out = bsdOut(i.gz);
+    const units = { files: i.files, bytes: i.tarBytes };
+    const what = `${i.gz ? '.tar.gz -> .tar.gz' : 'tar -> tar'}, ${i.label}`;
+    const common = { group: g, pair: i.key, noBudget: true, units, input: i.key, prep: clean(out), after: () => rmrf(out), check: checkOf(i, out) };
+    add({ id: `${g}.${i.key}.syslayer`, label: `syslayer bind ${what}`, syslayer: true, ...bound, ...common,
+      argv: node(CLI, 'bind', ...K, i.path, '-o', out) });
+    // --format pax: bsdtar's default (restricted pax) writes a PAX header only where ustar cannot
+    // hold the entry, and so drops sub-second mtimes; full pax keeps them, as syslayer does.
+    add({ id: `${g}.${i.key}.bsdtar`, label: `bsdtar --format pax ${i.gz ? '-czf' : '-cf'} @in, ${what}`, ...common,
+      argv: [TOOLS.bsdtar, '--format', 'pax', ...(i.gz ? ['--options', 'gzip:compression-level=6', '-czf'] : ['-cf']), out, `@${i.path}`] });
+    // The plain tarballs also with bsdtar's default format, for the record.
+    if (!i.gz) add({ id: `${g}.${i.key}.bsdtardef`, label: `bsdtar -cf @in (default format), ${what}`, ...common, argv: [TOOLS.bsdtar, '-cf', out, `@${i.path}`] });
+  }
+}
 if (wantGroup('context') && !opts.quick && TOOLS.true) {
   add({ id: 'context.spawn', group: 'context', label: 'spawn floor: true, 1 file/process (xargs -P2 -n1)', once: true, units: { files: 512, bytes: 0 },
     perFile: { n: 512, what: 'spawns' }, argv: [TOOLS.xargs, ...XP, '-n1', '-a', LIST.spawn, TOOLS.true] });
@@ -731,12 +880,15 @@ const withPerf = (it) => {
 // ---------------------------------------------------------------------------------------
 const runs = Object.fromEntries(items.map((it) => [it.id, []]));
 const perf = {};
+const checks = {};
 async function runItem(it, { perfRun = false } = {}) {
   if (it.prep) it.prep();
   const argv = perfRun || (opts.quick && it.syslayer) ? withPerf(it) : it.argv;
   let res;
   try {
     res = await run(argv, { cwd: it.cwd, okStatus: it.okStatus });
+    // The output checked once, before `after` removes it (not timed).
+    if (it.check && !checks[it.id]) checks[it.id] = it.check();
   } catch (e) {
     die(e.message);
   } finally {
@@ -760,7 +912,10 @@ async function runItem(it, { perfRun = false } = {}) {
 
 // Warm-up, not measured: every input read once (page cache) and one scan (Node's own files).
 log('warm-up: reading the inputs once, one unmeasured scan');
-await run(node(SELF, '--raw-read-child', ...new Set([ROOTFS, CLIENTS, CLIENTS_TAR, BIG_TAR, needBound && BOUND].filter(Boolean))), {});
+// (Under --only tar-vs-bsdtar, its tarballs only.)
+const onlyBsd = opts.only?.every((g) => g === BSD_GROUP);
+await run(node(SELF, '--raw-read-child', ...new Set([...(onlyBsd ? [] : [ROOTFS, CLIENTS, CLIENTS_TAR, BIG_TAR, needBound && BOUND]),
+  ...BSD.inputs.map((i) => i.path), BSD.tiny].filter(Boolean))), {});
 await run(node(CLI, 'scan', ROOTFS), { okStatus: [0, 1] });
 
 const groups = [...new Set(items.map((it) => it.group))];
@@ -770,10 +925,19 @@ for (let r = 0; r < opts.rounds; r++) {
   loadPerRound.push(os.loadavg()[0]);
   for (const g of groups) {
     const gi = items.filter((it) => it.group === g);
-    const seq = gi.map((_, i) => gi[(i + r) % gi.length]);
+    let seq = gi.map((_, i) => gi[(i + r) % gi.length]);
+    if (g === BSD_GROUP) {
+      // Pairs (syslayer and bsdtar on one input) run back to back, the pairs in an order that
+      // rotates from round to round and, within a pair, each side first every other round.
+      const pairs = [...new Set(gi.map((it) => it.pair))];
+      seq = pairs.map((_, i) => pairs[(i + r) % pairs.length]).flatMap((p) => {
+        const two = gi.filter((it) => it.pair === p);
+        return r % 2 ? two.reverse() : two;
+      });
+    }
     for (const it of seq) {
       const done = runs[it.id];
-      if (done.length && (it.once || done.reduce((s, x) => s + x.wall, 0) >= opts.budget)) continue;
+      if (done.length && (it.once || (!it.noBudget && done.reduce((s, x) => s + x.wall, 0) >= opts.budget))) continue;
       const res = await runItem(it);
       done.push({ ...res, perf: opts.quick && it.syslayer });
       order.push(it.id);
@@ -823,6 +987,7 @@ for (const it of items) {
     runDetail: rs.map((x) => ({ wall: rnd(x.wall, 4), cpu: rnd(x.cpu, 3), rssKB: x.rssKB, load1: rnd(x.load1, 2), perf: !!x.perf })),
     medianSeconds: rnd(med, 4),
     minSeconds: rnd(Math.min(...walls), 4),
+    maxSeconds: rnd(Math.max(...walls), 4),
     filesPerSecond: it.units.files ? rnd(it.units.files / med, 0) : null,
     mbPerSecond: it.units.bytes ? rnd(it.units.bytes / 1e6 / med, 1) : null,
     perFile: it.perFile ? { what: it.perFile.what, n: it.perFile.n, perSecond: rnd(it.perFile.n / med, 1), msPerFile: rnd((med * 1000) / it.perFile.n, 3) } : null,
@@ -831,6 +996,7 @@ for (const it of items) {
     stdoutBytes: rs[0]?.outBytes ?? null,
     reportedCount: rs[0]?.count ?? null,
     units: it.units,
+    check: checks[it.id] ?? null,
   };
 }
 const S = (id) => stats[id] ?? null;
@@ -844,8 +1010,9 @@ function ratio(ours, peer, kind, target, remark) {
   if (!a || !b || (kind === 'rate' && !(a.perFile && b.perFile))) return;
   const v = kind === 'time' ? a.medianSeconds / b.medianSeconds : a.perFile.perSecond / b.perFile.perSecond;
   const vmin = kind === 'time' && a.runs > 1 && b.runs > 1 ? a.minSeconds / b.minSeconds : null;
+  const vmax = kind === 'time' && a.runs > 1 && b.runs > 1 ? a.maxSeconds / b.maxSeconds : null;
   const met = target == null ? null : target.op === '<=' ? v <= target.value : v >= target.value;
-  ratios.push({ ours, peer, kind, value: rnd(v, 3), minOverMin: rnd(vmin, 3), target: target ?? null, met, note: remark ?? null });
+  ratios.push({ ours, peer, kind, value: rnd(v, 3), minOverMin: rnd(vmin, 3), maxOverMax: rnd(vmax, 3), target: target ?? null, met, note: remark ?? null });
 }
 const le = (value) => ({ op: '<=', value });
 const ge = (value) => ({ op: '>=', value });
@@ -865,6 +1032,20 @@ for (const loc of Object.keys(LOC)) {
   ratio(`${loc}.inplace`, `${loc}.setrpath64`, 'rate', null, 'stricter peer: patchelf amortising its start-up over 64 files');
   ratio(`${loc}.tarbind`, `${loc}.tarcp`, 'time');
   ratio(`${loc}.bigtarbind`, `${loc}.bigtarcp`, 'time');
+}
+// tar-vs-bsdtar: syslayer over bsdtar per input, and what the floors are of syslayer's time.
+const floorMed = S(`${BSD_GROUP}.floor`)?.medianSeconds ?? null;
+const floorTarMed = S(`${BSD_GROUP}.floortar`)?.medianSeconds ?? null;
+for (const i of BSD.inputs) {
+  const sl = S(`${BSD_GROUP}.${i.key}.syslayer`);
+  const bsd = S(`${BSD_GROUP}.${i.key}.bsdtar`);
+  if (!sl || !bsd) continue;
+  const parts = [];
+  if (floorMed != null) parts.push(`Node start-up + imports ${floorMed.toFixed(3)} s = ${((100 * floorMed) / sl.medianSeconds).toFixed(1)} % of syslayer's median; ` +
+    `without it ${((sl.medianSeconds - floorMed) / bsd.medianSeconds).toFixed(2)}x`);
+  if (floorTarMed != null) parts.push(`a 1-client tar bind ${floorTarMed.toFixed(3)} s = ${((100 * floorTarMed) / sl.medianSeconds).toFixed(1)} %`);
+  ratio(`${BSD_GROUP}.${i.key}.syslayer`, `${BSD_GROUP}.${i.key}.bsdtar`, 'time', null, parts.join('; ') || null);
+  ratio(`${BSD_GROUP}.${i.key}.syslayer`, `${BSD_GROUP}.${i.key}.bsdtardef`, 'time');
 }
 const rssTargets = [];
 for (const loc of Object.keys(LOC)) {
@@ -893,6 +1074,8 @@ const GROUP_TITLE = {
     : `clients image: ${CLIENTS} (${treeText(t)}, ${clientPaths.length} clients)`),
   disk: () => `output on the working disk: ${LOC.disk?.dir} (${LOC.disk?.fsType}); input ${inputText}`,
   tmpfs: () => `output on tmpfs: ${LOC.tmpfs?.dir} (${LOC.tmpfs?.fsType}); input ${IMAGE_NAME} ${USER ? `(${fsType(USER.dir)})` : 'on the working disk'}`,
+  [BSD_GROUP]: () => `tar -> tar against bsdtar: output on the working disk: ${BSD.out} (${fsType(BSD.out)}); ` +
+    `syslayer ${K.join(' ')}; .tar.gz: gzip level 6 on both sides; MB/s of the .tar inside`,
   context: () => 'context',
 };
 const lines = [];
@@ -900,7 +1083,7 @@ if (USER) {
   lines.push(`syslayer bench of ${USER.dir}: ${userClients()}`,
     `  layers: ${layersText()}; syslayer ${K.join(' ')}`, '');
 }
-const header = ['', 'runs', 'median s', 'min s', 'files/s', 'MB/s', 'per file', 'cpu s', 'peak RSS'];
+const header = ['', 'runs', 'median s', 'min s', 'max s', 'files/s', 'MB/s', 'per file', 'cpu s', 'peak RSS'];
 for (const g of groups) {
   const tree = g === 'rootfs' ? treeA : treeB;
   lines.push(GROUP_TITLE[g](tree));
@@ -908,7 +1091,7 @@ for (const g of groups) {
   for (const it of items.filter((x) => x.group === g)) {
     const s = stats[it.id];
     rows.push([
-      it.label, String(s.runs), s.medianSeconds.toFixed(3), s.minSeconds.toFixed(3),
+      it.label, String(s.runs), s.medianSeconds.toFixed(3), s.minSeconds.toFixed(3), s.maxSeconds.toFixed(3),
       s.filesPerSecond == null ? '-' : String(s.filesPerSecond), s.mbPerSecond == null ? '-' : s.mbPerSecond.toFixed(1),
       s.perFile ? `${s.perFile.perSecond >= 100 ? Math.round(s.perFile.perSecond) : s.perFile.perSecond}/s ${s.perFile.what}` : '-',
       s.cpuSecondsMedian == null ? '-' : s.cpuSecondsMedian.toFixed(2), mib(s.peakRssKB),
@@ -918,15 +1101,16 @@ for (const g of groups) {
   for (const r of rows) lines.push('  ' + r.map((x, i) => (i === 0 ? padR(x, w[i]) : pad(x, w[i]))).join('  '));
   lines.push('');
 }
-lines.push('ratios to peers (median over median; "min" = min over min)' + (USER ? '; the targets are the issue\'s, set on the generated images' : ''));
+lines.push('ratios to peers (median over median; "min" = min over min, "max" = max over max)' + (USER ? '; the targets are the issue\'s, set on the generated images' : ''));
 // On a user's image, the rootfs and clients groups are one image.
 const lab = (id) => `${USER && ['rootfs', 'clients'].includes(stats[id].group) ? 'image' : stats[id].group}: ${stats[id].label}`;
 for (const r of ratios) {
   const t = r.target ? `  target ${r.target.op} ${r.target.value}: ${r.met ? 'REACHED' : 'NOT reached'}` : '';
   const v = r.kind === 'time'
-    ? `${r.value.toFixed(2)}x wall` + (r.minOverMin != null ? ` (min ${r.minOverMin.toFixed(2)})` : '')
+    ? `${r.value.toFixed(2)}x wall` + (r.minOverMin != null ? ` (min ${r.minOverMin.toFixed(2)}, max ${r.maxOverMax.toFixed(2)})` : '')
     : `${r.value.toFixed(2)}x per-file rate`;
   lines.push(`  ${lab(r.ours)} / ${stats[r.peer].label}: ${v}${t}`);
+  if (r.note && stats[r.ours].group === BSD_GROUP) lines.push(`    (${r.note})`);
 }
 for (const r of rssTargets)
   lines.push(`  ${lab(r.id)}: peak RSS ${r.peakRssMiB} MiB` + (r.target ? `  target <= 256 MiB: ${r.met ? 'REACHED' : 'NOT reached'}` : `  (${r.note})`));
@@ -935,11 +1119,27 @@ lines.push(`per-pass times (${opts.quick ? 'the measured run, with --perf' : 'on
 for (const [id, p] of Object.entries(perf))
   lines.push(`  ${lab(id)}: ` + (Array.isArray(p.passes) ? formatPerf(p.passes) : String(p.passes).split('\n')[0]));
 lines.push('');
+if (BSD.inputs.length) {
+  lines.push(`${BSD_GROUP} inputs and checks (not timed: GNU tar --full-time -tv of the first output of each row against the input's, entry by entry; the size of that output):`);
+  for (const i of BSD.inputs) {
+    const o = (who, name) => {
+      const c = checks[`${BSD_GROUP}.${i.key}.${who}`];
+      if (!c) return null;
+      const changed = [['size', c.sizeChanged], ['mode', c.modeChanged], ['owner', c.ownerChanged], ['mtime', c.mtimeChanged]].filter(([, n]) => n);
+      return `    ${name}: ${c.entries} entries${c.ok ? '' : ` (MISMATCH: ${c.missing} of the input's missing)`}, ` +
+        `${changed.length ? changed.map(([k, n]) => `${n} ${k}s`).join(', ') + ' changed' : 'no size, mode, owner or mtime changed'}, ${(c.outBytes / 1e6).toFixed(1)} MB`;
+    };
+    lines.push(`  ${i.label}: ${i.path}, ${(i.bytes / 1e6).toFixed(1)} MB${i.gz ? ` (${(i.tarBytes / 1e6).toFixed(1)} MB of tar)` : ''}, ${i.entries} entries, ` +
+      `${i.files} regular files`, ...[o('syslayer', 'syslayer'), o('bsdtar', 'bsdtar --format pax'), o('bsdtardef', 'bsdtar (default format)')].filter(Boolean));
+  }
+  lines.push('');
+}
 for (const n of notes) lines.push(`note: ${n}`);
 lines.push(
   `machine: ${M.nproc} cpu (${M.cpuModel}), ${(M.memTotalBytes / 2 ** 30).toFixed(1)} GiB, ${M.kernel}, node ${process.version}; ` +
     `load ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(' ')} after`,
-  `${opts.rounds} round(s), an item repeated until its runs total ${opts.budget} s${opts.quick ? '' : ', plus the --perf run of each syslayer row'}; ` +
+  `${opts.rounds} round(s), an item repeated until its runs total ${opts.budget} s${BSD.inputs.length ? ` (${BSD_GROUP} rows: every round)` : ''}` +
+    `${opts.quick ? '' : ', plus the --perf run of each syslayer row'}; ` +
     `children without ${ENV_REMOVED.join(', ') || '(nothing removed)'}; ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s in all`,
 );
 process.stdout.write(lines.join('\n') + '\n');
@@ -961,6 +1161,7 @@ if (opts.write) {
     tools: {
       scanelf: version(TOOLS.scanelf, ['-V']), readelf: version(TOOLS.readelf, ['--version']), patchelf: version(TOOLS.patchelf, ['--version']),
       tar: version(TOOLS.tar, ['--version']), cp: version(TOOLS.cp, ['--version']), time: GNU_TIME,
+      bsdtar: version(TOOLS.bsdtar, ['--version']), gzip: version(TOOLS.gzip, ['--version']),
     },
     loadavgBefore: loadBefore.map((x) => rnd(x, 2)),
     loadavgAfter: loadAfter.map((x) => rnd(x, 2)),
@@ -984,6 +1185,7 @@ if (opts.write) {
           clients: { path: CLIENTS, tar: CLIENTS_TAR, tarBytes: tarBBytes, clients: clientPaths.length, clientBytes: clientsBytes, ...treeSummary(treeB) },
         }),
       bigTar: BIG_TAR ? { path: BIG_TAR, bytes: bigTarBytes } : null,
+      bsdtar: BSD.inputs.length ? { inputs: BSD.inputs, tiny: 'a tarball of abi2-demo and the reference layers, made at the start', output: BSD.out, copies: opts.bsdtarCopies } : null,
     },
     locations: LOC,
     notes,

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # What `npm run bench` needs besides syslayer's own build, installed when missing (Debian, as
 # root): mmdebstrap builds the rootfs image the first time (rootfs/build-rootfs.sh); pax-utils
-# (scanelf), binutils (readelf), patchelf, coreutils (cp) and tar are the peers; time (GNU time)
-# gives peak RSS and CPU. Without root or apt-get it only says what is missing: the suite then
+# (scanelf), binutils (readelf), patchelf, coreutils (cp), tar and libarchive-tools (bsdtar, the
+# peer of tar -> tar rewriting) are the peers; time (GNU time) gives peak RSS and CPU; gzip for
+# the .tar.gz rows. Without root or apt-get it only says what is missing: the suite then
 # skips the rows of a missing peer, and stops only when it has to build the rootfs without
 # mmdebstrap.
 set -euo pipefail
 
-packages=(mmdebstrap pax-utils binutils patchelf time tar coreutils)
+packages=(mmdebstrap pax-utils binutils patchelf time tar coreutils libarchive-tools gzip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

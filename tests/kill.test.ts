@@ -9,7 +9,7 @@
 // a while. Kill points: fixed delays after the start, and points found by watching the run's
 // progress on disk (the output's temporary sibling appears; clients start being rewritten).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -300,5 +300,49 @@ describe('bind --in-place killed with SIGKILL', () => {
     expect(after.bound, 'every client bound after the re-run').toBe(ipClients.length);
     const v = syslayer('verify', copy, '--layers', LAYERS);
     expect(v.status, v.stdout + v.stderr).toBe(0);
+  });
+});
+
+describe('bind to a tarball killed with SIGKILL', () => {
+  // The tar sinks write beside the final name and rename at the end: a kill leaves nothing there
+  // (or, past the rename, the whole tarball), and a re-run gives the bytes an uninterrupted run gives.
+  const parent = join(work, 'tar-out');
+  const cases = [
+    { label: 'tar.gz -> tar.gz', input: () => join(work, 'image.tar.gz'), out: join(parent, 'bound.tar.gz') },
+    { label: 'directory -> tar', input: () => image, out: join(parent, 'bound.tar') },
+  ];
+  const siblings = () => readdirSync(parent).filter((n) => !n.startsWith('bound.'));
+
+  beforeAll(() => {
+    mkdirSync(parent, { recursive: true });
+    const r = spawnSync('tar', ['--format=pax', '-C', image, '-czf', join(work, 'image.tar.gz'), '.']);
+    if (r.status !== 0) throw new Error(`tar: ${r.stderr}`);
+  });
+
+  it.each(cases)('$label: nothing half-written at the final name, and a re-run gives the uninterrupted bytes', async ({ label, input: inputOf, out }) => {
+    const args = ['bind', inputOf(), '-o', out, '--kernel', '4.11', '--layers', LAYERS];
+    const t0 = performance.now();
+    const first = syslayer(...args);
+    const fullMs = performance.now() - t0;
+    expect(first.status, first.stdout + first.stderr).toBe(0);
+    const uninterrupted = readFileSync(out);
+    rmSync(out);
+    let killedBefore = 0;
+    for (const fraction of [0.1, 0.3, 0.5, 0.7, 0.9]) {
+      const trial = await killedRun(`${label}, at ${fraction * 100}% of an uninterrupted run`, args, (ms) => ms >= fullMs * fraction);
+      if (existsSync(out)) {
+        expect(readFileSync(out).equals(uninterrupted), `${trial.label}: what is at the final name`).toBe(true);
+        rmSync(out);
+      } else if (trial.killedAfter !== null) {
+        killedBefore++;
+      }
+      expect(siblings().filter((n) => !n.startsWith('.')), `${trial.label}: beside the output`).toEqual([]);
+    }
+    expect(killedBefore, 'kills that left nothing at the final name').toBeGreaterThanOrEqual(3);
+    const again = syslayer(...args);
+    expect(again.status, again.stdout + again.stderr).toBe(0);
+    expect(readFileSync(out).equals(uninterrupted), 'the re-run gives the same bytes').toBe(true);
+    expect(siblings(), 'temporaries left after a successful run').toEqual([]);
+    expectUnchanged(inputPrint, image, `${label}: the input`);
   });
 });

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, linkSync, chmodSync, chownSync, utimesSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, syslayer } from './helpers/cli.js';
 
@@ -97,11 +98,14 @@ describe.each(['tar', 'tar.gz'])('a .%s image', (ext) => {
     expect(execFileSync(join(after, 'usr/bin/abi1-hardlink'), ['/']).toString()).toMatch(/getpid: \d+ matches/);
   });
 
-  it('unbinds back to the original image, entry by entry', () => {
+  it('unbinds back to the original image, entry by entry, and to the original tar bytes', () => {
     const output = join(work, `out.${ext}`);
     const back = join(work, `back.${ext}`);
     const r = syslayer('unbind', output, '-o', back);
     expect(r.status, r.stdout + r.stderr).toBe(0);
+    // Every header and the end blocks come back as they were: the uncompressed tar is the same bytes.
+    const tarBytes = (file: string) => (ext === 'tar' ? readFileSync(file) : gunzipSync(readFileSync(file)));
+    expect(tarBytes(back).equals(tarBytes(input)), 'the unbound tarball is the original, byte for byte').toBe(true);
     const before = extract(input, `orig-${ext}`);
     const restored = extract(back, `restored-${ext}`);
     const a = describe_(before);
@@ -113,29 +117,64 @@ describe.each(['tar', 'tar.gz'])('a .%s image', (ext) => {
   });
 });
 
-describe('tarballs and directories in any combination', () => {
-  it('tar.gz -> directory and directory -> tar give the same image as tar -> tar', () => {
-    const image = join(work, 'image-combo');
+/** Runs the CLI with `stdin` as standard input; hands back its standard output as bytes. */
+function syslayerPiped(stdin: Buffer | null, ...args: string[]): { status: number; stdout: Buffer; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'syslayer.js'), ...args], { input: stdin ?? undefined, maxBuffer: 1 << 28 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+describe('every source with every sink', () => {
+  // Sources: a directory (packed by GNU tar when the output is a stream), a .tar, a .tar.gz, and
+  // the .tar.gz on standard input. Sinks: a directory (copied and rewritten, or extracted), a .tar,
+  // a .tar.gz, and standard output. Every pair must give the image tar -> tar gives.
+  const image = join(work, 'image-matrix');
+  const tarIn = join(work, 'matrix.tar');
+  const gzIn = join(work, 'matrix.tar.gz');
+  type Source = { name: string; arg: string; stdin: () => Buffer | null };
+  const sources: Source[] = [
+    { name: 'directory', arg: image, stdin: () => null },
+    { name: 'tar', arg: tarIn, stdin: () => null },
+    { name: 'tar.gz', arg: gzIn, stdin: () => null },
+    { name: 'stdin', arg: '-', stdin: () => readFileSync(gzIn) },
+  ];
+  const sinks = ['directory', 'tar', 'tar.gz', 'stdout'] as const;
+  let reference: Map<string, string>;
+  const referenceDir = join(work, 'matrix-ref');
+
+  beforeAll(() => {
     makeImage(image);
-    const input = join(work, 'combo.tar.gz');
-    gnuTar('--format=pax', '-C', image, '-czf', input, '.');
-    const viaTar = join(work, 'combo-out.tar');
-    const toDir = join(work, 'combo-dir');
-    const fromDir = join(work, 'combo-from-dir.tar');
-    for (const [src, out] of [[input, viaTar], [input, toDir], [image, fromDir]] as const) {
-      const r = syslayer('bind', src, '-o', out, '--kernel', '4.11', '--layers', layers);
-      expect(r.status, `${src} -> ${out}: ${r.stdout}${r.stderr}`).toBe(0);
+    gnuTar('--format=pax', '-C', image, '-cf', tarIn, '.');
+    gnuTar('--format=pax', '-C', image, '-czf', gzIn, '.');
+    const r = syslayer('bind', tarIn, '-o', join(work, 'matrix-ref.tar'), '--kernel', '4.11', '--layers', layers);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    reference = describe_(extract(join(work, 'matrix-ref.tar'), 'matrix-ref'));
+  });
+
+  const pairs = sources.flatMap((source) => sinks.map((sink) => [source.name, sink] as const));
+  it.each(pairs)('%s -> %s', (sourceName, sink) => {
+    const source = sources.find((s) => s.name === sourceName)!;
+    const stem = join(work, `matrix-${sourceName}-${sink}`);
+    const output = sink === 'directory' ? stem : sink === 'stdout' ? '-' : `${stem}.${sink}`;
+    const r = syslayerPiped(source.stdin(), 'bind', source.arg, '-o', output, '--kernel', '4.11', '--layers', layers);
+    expect(r.status, `${sourceName} -> ${sink}: ${r.stderr}`).toBe(0);
+    let dir = stem;
+    if (sink === 'stdout') {
+      expect(r.stderr, 'the report goes to standard error').toMatch(/bind .*: 4 bound/);
+      // Compressed like the input: gzip when the input was.
+      expect(r.stdout[0] === 0x1f && r.stdout[1] === 0x8b, 'gzip magic').toBe(source.name === 'tar.gz' || source.name === 'stdin');
+      writeFileSync(`${stem}.stream`, r.stdout);
+      dir = extract(`${stem}.stream`, `matrix-${sourceName}-${sink}-x`);
+    } else if (sink !== 'directory') {
+      expect(readFileSync(output).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b])), 'gzip magic').toBe(sink === 'tar.gz');
+      dir = extract(output, `matrix-${sourceName}-${sink}-x`);
     }
-    const reference = describe_(extract(viaTar, 'combo-ref'));
-    for (const dir of [toDir, extract(fromDir, 'combo-from-dir')]) {
-      const got = describe_(dir);
-      expect([...got.keys()].sort()).toEqual([...reference.keys()].sort());
-      for (const [path, meta] of reference) expect(`${path} ${got.get(path)}`).toBe(`${path} ${meta}`);
-      for (const client of CLIENTS) {
-        expect(readFileSync(join(dir, client)).equals(readFileSync(join(work, 'combo-ref', client))), client).toBe(true);
-      }
+    const got = describe_(dir);
+    expect([...got.keys()].sort()).toEqual([...reference.keys()].sort());
+    for (const [path, meta] of reference) expect(`${path} ${got.get(path)}`).toBe(`${path} ${meta}`);
+    for (const client of CLIENTS) {
+      expect(readFileSync(join(dir, client)).equals(readFileSync(join(referenceDir, client))), client).toBe(true);
     }
-    expect(execFileSync(join(toDir, 'usr/bin/mixed-main'), ['/']).toString()).toContain('[mixed-main abi2] exit: 0');
+    expect(execFileSync(join(dir, 'usr/bin/mixed-main'), ['/']).toString()).toContain('[mixed-main abi2] exit: 0');
   });
 });
 

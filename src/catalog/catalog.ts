@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { Core, type LinkedImage } from '../core/core.js';
 import { walkDirectory } from '../sources/directory.js';
+import { fsPath } from '../names/path-bytes.js';
 import { slotNames, knownAbis } from './abi-table.js';
 import { formatKernelVersion } from './kernel-version.js';
 
@@ -69,7 +70,7 @@ export function loadCatalog(core: Core, dirs: readonly string[]): Layer[] {
   const layers: Layer[] = [];
   for (const dir of dirs) {
     for (const path of layerFiles(dir)) {
-      const layer = layerFromBytes(core, path, readFileSync(path));
+      const layer = layerFromBytes(core, path, readFileSync(fsPath(path)));
       if (layer) layers.push(layer);
     }
   }

@@ -12,3 +12,14 @@ export function parseKernelVersion(text: string): number {
 export function formatKernelVersion(v: number): string {
   return `${v >>> 16}.${(v >>> 8) & 0xff}.${v & 0xff}`;
 }
+
+/**
+ * `--kernel`, parsed once where the command line is read: a version, `auto` (the oldest kernel
+ * the image has modules for), or, where no option was given and the command has its own default,
+ * `recorded` (verify: each file against the kernel its bind record names) or `none` (scan, unbind).
+ */
+export type KernelOption = { kind: 'version'; version: number } | { kind: 'auto' } | { kind: 'recorded' } | { kind: 'none' };
+
+export function parseKernelOption(text: string): KernelOption {
+  return text === 'auto' ? { kind: 'auto' } : { kind: 'version', version: parseKernelVersion(text) };
+}

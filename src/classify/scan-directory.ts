@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { ElfFacts, ScanOutcome } from '../core/facts.js';
 import { directoryTree, walkDirectories } from '../sources/directory.js';
-import { imageKind } from '../sources/detect.js';
-import { UsageError } from '../errors.js';
 import type { ImageTree } from '../pipeline/image-tree.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
 import { ClosureResolver, type Closure } from '../closure/resolve.js';
@@ -17,6 +15,7 @@ import { Core, compileCore } from '../core/core.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 import { TEMPORARY_NAME } from '../sinks/file-writers.js';
+import { decodeName, fsPath } from '../names/path-bytes.js';
 
 export type ElfFileRecord = { path: string; size: number } & ElfFacts & { closure: Closure | null };
 export type ErrorFileRecord = { path: string; size: number; error: string; errorOffset?: number };
@@ -45,8 +44,6 @@ export interface ScanOptions {
 export async function scanImage(image: string, options: ScanOptions = {}): Promise<ScanReport> {
   const timers = options.timers ?? new Timers();
   const progress = options.progress ?? Progress.silent();
-  const kind = await imageKind(image);
-  if (kind !== 'directory') throw new UsageError(`${image}: scan reads directory images (tar images are not supported yet)`);
 
   // Workers, if any, start (load modules, instantiate the core) while the main thread walks the
   // tree; the files go to them, or to the main thread, in batches as the walk finds them.
@@ -148,7 +145,8 @@ export function imageReader(root: string) {
   // starting) cost a scan 10-30 ms.
   return async (path: string): Promise<string | null> => {
     try {
-      return readFileSync(join(root, path), 'utf8');
+      // Decoded as names are: an include of a directory whose name is not UTF-8 still resolves.
+      return decodeName(readFileSync(fsPath(join(root, path))));
     } catch {
       return null;
     }

@@ -1,16 +1,16 @@
 // The command line: parses arguments, runs a command, prints, and maps outcomes to exit codes in
 // one place: 0 all well, 1 some files failed (each is named), 2 usage errors.
 import { Command, CommanderError } from 'commander';
-import { imageKind, type ImageKind } from '../sources/detect.js';
 import { RunError, UsageError } from '../errors.js';
+import { parseKernelOption, type KernelOption } from '../catalog/kernel-version.js';
+import type { CommandResult } from '../commands/image-commands.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 
 // Each command imports its modules when it runs: `scan` of a directory then loads neither the tar
-// pipeline (tar-stream) nor the binder and its catalog. Importing this module took 88 ms with every
+// pipeline nor the binder and its catalog. Importing this module took 88 ms with every
 // command imported up front (of a 0.75 s rootfs scan), 32 ms so, most of it commander.
-const isTar = (kind: ImageKind) => kind === 'tar' || kind === 'tar.gz';
-const runTar: typeof import('../pipeline/rewrite-stream.js').runTar = async (...args) => (await import('../pipeline/rewrite-stream.js')).runTar(...args);
+const commands = () => import('../commands/image-commands.js');
 
 export const EXIT_OK = 0;
 export const EXIT_SOME_FAILED = 1;
@@ -26,23 +26,22 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('scan')
     .description('report every ELF file of an image and its dependency closure')
-    .argument('<image>', 'a directory image (a root file system)')
+    .argument('<image>', 'a directory, a tar image (plain or gzip: told by its bytes), one ELF file, or - for standard input')
     .option('--json', 'print one JSON document (schema: docs/scan-json.md)')
     .option('--perf', 'print the time of each pass on stderr')
     .option('--threads <n>', 'worker threads (default: one per core; for a directory, one per core but one, as the main thread reads files too, and none on two cores or fewer)', (v) => parsePositive(v, '--threads'))
     .action(async (image: string, opts: { json?: boolean; perf?: boolean; threads?: number }) => {
       const timers = new Timers();
       const progress = await Progress.forTerminal();
-      const report = isTar(await imageKind(image))
-        ? (await runTar(image, { op: 'scan', kernel: null, layerDirs: [], output: null, threads: opts.threads, timers, progress })).plan.scan
-        : await (await import('../classify/scan-directory.js')).scanImage(image, { timers, progress, threads: opts.threads });
+      const result = await (await commands()).scan({ input: image, kernel: { kind: 'none' }, layerDirs: [], threads: opts.threads, timers, progress });
       progress.stop();
+      const report = result.report.plan.scan;
       const text = await timers.time('report', async () => opts.json
-        ? `${JSON.stringify({ image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }, null, 1)}\n`
+        ? `${JSON.stringify((await import('../names/path-bytes.js')).jsonWithNameBytes({ ...(await import('../report/report-header.js')).reportHeader('scan'), image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }), null, 1)}\n`
         : `${(await import('../report/scan-text.js')).formatScanSummary(report)}\n`);
       process.stdout.write(text);
       if (opts.perf) process.stderr.write(`${timers.format()}\n`);
-      if (report.counts.errors > 0) exitCode = EXIT_SOME_FAILED;
+      exitCode = result.status;
     });
 
   program
@@ -61,19 +60,36 @@ export async function main(argv: string[]): Promise<number> {
   const collect = (v: string, all: string[]) => [...all, v];
   const withRewriteOptions = (c: Command) =>
     c
-      .option('--kernel <version>', 'target kernel: a.b[.c], or auto (from the image\'s lib/modules; the default)')
+      .option('--kernel <version>', 'target kernel: a.b[.c], or auto (from the image\'s lib/modules; the default of plan and bind)', parseKernelOption)
       .option('--layers <dir>', 'a directory of layer objects, searched recursively (repeatable)', collect, [] as string[])
       .option('--json', 'print the report as one JSON document (docs/report-json.md)')
       .option('--report <file>', 'also write the JSON report to a file')
       .option('--perf', 'print the time of each pass on stderr')
       .option('--threads <n>', 'worker threads (default: one per core)', (v) => parsePositive(v, '--threads'));
 
-  type RewriteFlags = { kernel?: string; layers: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean };
-  const finish = async (json: unknown, text: string, opts: RewriteFlags, timers: Timers, failed: boolean) => {
-    process.stdout.write(opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`);
+  type RewriteFlags = { kernel?: KernelOption; layers: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean };
+  /** Prints the report (to standard error when the image went to standard output) and keeps the status. */
+  const finish = async (result: CommandResult, opts: RewriteFlags, timers: Timers) => {
+    const { formatPlan, formatRewrite, reportJson } = await import('../report/rewrite-report.js');
+    const r = result.report;
+    const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command));
+    const text = r.command === 'plan' ? formatPlan(r.plan) : formatRewrite(r);
+    (r.imageOnStandardOutput ? process.stderr : process.stdout).write(opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`);
     if (opts.report) await (await import('node:fs/promises')).writeFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);
     if (opts.perf) process.stderr.write(`${timers.format()}\n`);
-    if (failed) exitCode = EXIT_SOME_FAILED;
+    exitCode = result.status;
+  };
+  const request = async (image: string, opts: RewriteFlags, kernel: KernelOption) => ({
+    input: image, output: opts.output, inPlace: opts.inPlace, kernel, layerDirs: opts.layers, threads: opts.threads,
+    timers: new Timers(), progress: await Progress.forTerminal(),
+  });
+  const runCommand = async (name: 'plan' | 'bind' | 'unbind' | 'verify', image: string, opts: RewriteFlags, kernel: KernelOption) => {
+    const r = await request(image, opts, kernel);
+    try {
+      await finish(await (await commands())[name](r), opts, r.timers);
+    } finally {
+      r.progress.stop();
+    }
   };
 
   program
@@ -100,54 +116,24 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await (await import('../commands/bench.js')).benchImage(image, suiteOptions);
     });
 
-  withRewriteOptions(program.command('plan').description('show what bind would do, writing nothing').argument('<image>', 'a directory image or one file'))
-    .action(async (image: string, opts: RewriteFlags) => {
-      const [{ makePlan }, { formatPlan, reportJson }] = await Promise.all([import('../pipeline/plan.js'), import('../report/rewrite-report.js')]);
-      const timers = new Timers();
-      const progress = await Progress.forTerminal();
-      const plan = isTar(await imageKind(image))
-        ? (await runTar(image, { op: 'scan', kernel: opts.kernel ?? 'auto', layerDirs: opts.layers, output: null, threads: opts.threads, timers, progress })).plan
-        : await makePlan(image, { kernel: opts.kernel ?? 'auto', layerDirs: opts.layers, timers, progress });
-      progress.stop();
-      await finish(reportJson(plan, null, 'plan'), formatPlan(plan), opts, timers, plan.clients.some((c) => c.layer === null));
-    });
+  const IMAGE = 'a directory, a tar image (plain or gzip: told by its bytes), one ELF file, or - for standard input';
+  withRewriteOptions(program.command('plan').description('show what bind would do, writing nothing').argument('<image>', IMAGE))
+    .action((image: string, opts: RewriteFlags) => runCommand('plan', image, opts, opts.kernel ?? { kind: 'auto' }));
 
   for (const command of ['bind', 'unbind'] as const) {
     withRewriteOptions(program.command(command)
       .description(command === 'bind' ? 'write the selected layer into every client' : 'restore every bound client to its original bytes')
-      .argument('<image>', 'a directory image or one file'))
-      .option('-o, --output <path>', 'write the result here (a directory for a directory image)')
+      .argument('<image>', IMAGE))
+      .option('-o, --output <path>', 'write the result here: a directory, a .tar or .tar.gz (.tgz), a file for one file, or - for a tar stream on standard output (the report then goes to standard error)')
       .option('--in-place', 'rewrite the image itself, file by file')
-      .action(async (image: string, opts: RewriteFlags) => {
-        const [{ bindImage, unbindImage }, { formatRewrite, reportJson }] = await Promise.all([import('../pipeline/rewrite-directory.js'), import('../report/rewrite-report.js')]);
-        const timers = new Timers();
-        const progress = await Progress.forTerminal();
-        const o = { kernel: opts.kernel ?? 'auto', layerDirs: opts.layers, output: opts.output, inPlace: opts.inPlace === true, threads: opts.threads, timers, progress };
-        const kind = await imageKind(image);
-        const viaTar = isTar(kind) || (kind === 'directory' && opts.output !== undefined && /\.(tar|tar\.gz|tgz)$/.test(opts.output));
-        const r = viaTar
-          ? { command, ...(await runTar(image, { op: command, kernel: o.kernel, layerDirs: o.layerDirs, output: opts.output ?? null, threads: o.threads, timers, progress })) }
-          : command === 'bind' ? await bindImage(image, o) : await unbindImage(image, o);
-        progress.stop();
-        await finish(reportJson(r.plan, r.outcomes, command), formatRewrite(r), opts, timers, r.outcomes.some((x) => x.status === 'error'));
-      });
+      .action((image: string, opts: RewriteFlags) => runCommand(command, image, opts, opts.kernel ?? (command === 'bind' ? { kind: 'auto' } : { kind: 'none' })));
   }
 
   withRewriteOptions(program.command('verify')
     .description('re-derive every bound client from its original and check the rule still selects its layer')
-    .argument('<image>', 'a directory image or one file'))
-    .action(async (image: string, opts: RewriteFlags) => {
-      const [{ verifyImage }, { formatRewrite, reportJson }] = await Promise.all([import('../pipeline/rewrite-directory.js'), import('../report/rewrite-report.js')]);
-      const timers = new Timers();
-      const progress = await Progress.forTerminal();
-      // Without --kernel, each file is checked against the kernel its bind record names.
-      const kernel = opts.kernel ?? 'recorded';
-      const r = isTar(await imageKind(image))
-        ? { command: 'verify' as const, ...(await runTar(image, { op: 'verify', kernel, layerDirs: opts.layers, output: null, threads: opts.threads, timers, progress })) }
-        : await verifyImage(image, { kernel, layerDirs: opts.layers, threads: opts.threads, timers, progress });
-      progress.stop();
-      await finish(reportJson(r.plan, r.outcomes, 'verify'), formatRewrite(r), opts, timers, r.outcomes.some((x) => x.status === 'error'));
-    });
+    .argument('<image>', IMAGE))
+    // Without --kernel, each file is checked against the kernel its bind record names.
+    .action((image: string, opts: RewriteFlags) => runCommand('verify', image, opts, opts.kernel ?? { kind: 'recorded' }));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -11,6 +11,7 @@ import { BIND_PARAMS, BIND_PARAMS_SIZE } from './generated/bind-params-record.js
 import { SR_CHUNK_SIZE } from './generated/scan-record.js';
 import type { ScanOutcome } from './facts.js';
 import { startsElf } from './elf-magic.js';
+import { fsPath } from '../names/path-bytes.js';
 
 interface CoreExports {
   memory: WebAssembly.Memory;
@@ -129,7 +130,7 @@ export class Core {
 
   /** Reads a whole file into the input area; returns its length. */
   loadFile(path: string): number {
-    const fd = openSync(path, 'r');
+    const fd = openSync(fsPath(path), 'r');
     try {
       const size = fstatSync(fd).size;
       readFully(fd, this.inputView(size), 0, size);
@@ -246,7 +247,7 @@ export class Core {
    * Returns the file's size with the record. Throws only for I/O errors.
    */
   scanFile(path: string): { size: number; record: ScanResult } {
-    const fd = openSync(path, 'r');
+    const fd = openSync(fsPath(path), 'r');
     try {
       const { size, record } = this.scanOpenFile(fd);
       return { size: size ?? fstatSync(fd).size, record };
@@ -268,7 +269,7 @@ export class Core {
     for (const path of paths) {
       let fd = -1;
       try {
-        fd = openSync(prefix + path, 'r');
+        fd = openSync(fsPath(prefix + path), 'r');
         const { size, record } = this.scanOpenFile(fd);
         if (record.status === 'not-elf') other++;
         else if (record.status === 'elf') outcomes.push({ path, kind: 'elf', size: size!, facts: record.facts });

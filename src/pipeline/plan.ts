@@ -3,12 +3,12 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Core, compileCore } from '../core/core.js';
-import { imageKind } from '../sources/detect.js';
+import type { ImageInput } from '../sources/detect.js';
 import { UsageError } from '../errors.js';
 import { ImageTree } from './image-tree.js';
 import { loadCatalog, type Layer } from '../catalog/catalog.js';
-import { selectLayer } from '../catalog/select.js';
-import { parseKernelVersion, formatKernelVersion } from '../catalog/kernel-version.js';
+import { decide, isClient, type Decision } from './decide.js';
+import { formatKernelVersion, type KernelOption } from '../catalog/kernel-version.js';
 import { kernelFromImage } from '../catalog/kernel-from-image.js';
 import { scanImage, type ElfFileRecord, type ScanReport } from '../classify/scan-directory.js';
 import type { WorkerPool } from '../pool/pool.js';
@@ -16,9 +16,11 @@ import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 
 export interface PlanOptions {
-  /** a.b[.c], 'auto', or null: no selection (unbind, and verify against each record's kernel). */
-  kernel: string | null;
+  kernel: KernelOption;
   layerDirs: readonly string[];
+  /** scan: classify only, no catalog (the plan then has no clients decided for a kernel). */
+  scanOnly?: boolean;
+  threads?: number;
   pool?: WorkerPool;
   timers?: Timers;
   progress?: Progress;
@@ -54,11 +56,7 @@ export interface Plan {
   scan: ScanReport;
 }
 
-function clientsOf(files: ElfFileRecord[]): ElfFileRecord[] {
-  return files.filter((f) => f.syslayer?.reservation || f.syslayer?.abi !== undefined && f.syslayer?.abi !== null && !f.syslayer?.layer);
-}
-
-function singleFileScan(path: string, core: Core): ScanReport {
+export function singleFileScan(path: string, core: Core): ScanReport {
   const { size, record } = core.scanFile(path);
   const name = basename(path);
   const files = record.status === 'elf' ? [{ path: name, size, ...record.facts, closure: null } as ElfFileRecord]
@@ -71,38 +69,39 @@ function singleFileScan(path: string, core: Core): ScanReport {
   };
 }
 
-export async function makePlan(image: string, options: PlanOptions): Promise<Plan> {
-  const kind = await imageKind(image);
-  if (kind === 'tar' || kind === 'tar.gz') throw new UsageError(`${image}: tar images are not supported yet`);
-  const single = kind === 'file';
-  const core = new Core(options.pool?.module ?? compileCore());
-  const scan = single ? singleFileScan(image, core) : await scanImage(image, { timers: options.timers, progress: options.progress, pool: options.pool });
+/** The plan of a directory image or one file, read where it is. */
+export async function makePlan(input: ImageInput & { kind: 'directory' | 'file' }, options: PlanOptions): Promise<Plan> {
+  const image = input.path;
+  const single = input.kind === 'file';
+  // Made when first needed: a scan of a directory has its own (its workers', or the main thread's).
+  let made: Core | null = null;
+  const core = () => (made ??= new Core(options.pool?.module ?? compileCore()));
+  const scan = single ? singleFileScan(image, core()) : await scanImage(image, { timers: options.timers, progress: options.progress, pool: options.pool, threads: options.threads });
   const root = single ? dirname(image) : image;
 
   const { kernel, kernelText } = resolveKernel(options.kernel, image, single ? null : scan.tree ?? new ImageTree());
 
-  const dirs = [...options.layerDirs];
+  const dirs = options.scanOnly ? [] : [...options.layerDirs];
   const own = join(image, 'usr/lib/syslayer/layers');
-  if (!single && existsSync(own)) dirs.push(own);
-  for (const d of options.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
-  const catalog = loadCatalog(core, dirs);
+  if (!single && !options.scanOnly && existsSync(own)) dirs.push(own);
+  const catalog = dirs.length > 0 ? loadCatalog(core(), dirs) : [];
 
   return planFor({ image, root, single, kernel, kernelText, catalog, scan });
 }
 
 
-/** Selects a layer for every client of a scanned image and lists the programs that use them. */
-export function planFor(p: { image: string; root: string; single: boolean; kernel: number | null; kernelText: string; catalog: Layer[]; scan: ScanReport }): Plan {
+/**
+ * Decides for every client of a scanned image and lists the programs that use them. `decided`
+ * holds the decisions a source already made (a tar entry's, in its worker), so none is made twice.
+ */
+export function planFor(p: { image: string; root: string; single: boolean; kernel: number | null; kernelText: string; catalog: Layer[]; scan: ScanReport },
+  decided?: ReadonlyMap<string, Decision>): Plan {
   const { catalog, scan, kernel } = p;
   const elf = scan.files.filter((f): f is ElfFileRecord => !('error' in f));
-  const clients: PlannedClient[] = clientsOf(elf).map((f) => {
+  const clients: PlannedClient[] = elf.filter(isClient).map((f) => {
+    const d = decided?.get(f.path) ?? decide(f, catalog, kernel);
     const base = { path: f.path, abi: f.syslayer?.abi ?? null, machineName: f.machineName, bound: f.syslayer?.bound ?? false };
-    if (base.abi === null) return { ...base, layer: null, error: 'no NT_SYSLAYER_ABI note: the ABI version is unknown' };
-    if (!f.syslayer?.reservation) return { ...base, layer: null, error: 'no .syslayer reservation' };
-    if (f.syslayer.refusal) return { ...base, layer: null, error: f.syslayer.refusal };
-    if (kernel === null) return { ...base, layer: null };
-    const s = selectLayer(catalog, { machine: f.machine, machineName: f.machineName, class: f.class, endian: f.endian, abi: base.abi }, kernel);
-    return s.ok ? { ...base, layer: catalog.indexOf(s.layer) } : { ...base, layer: null, error: s.reason };
+    return d.action === 'bind' ? { ...base, layer: d.layer } : d.action === 'refuse' ? { ...base, layer: null, error: d.reason } : { ...base, layer: null };
   });
 
   const byPath = new Map(clients.map((c) => [c.path, c]));
@@ -120,13 +119,10 @@ export function planFor(p: { image: string; root: string; single: boolean; kerne
   return { ...p, kernel: kernel ?? 0, clients, programs };
 }
 
-/** The target kernel: `--kernel a.b[.c]`, `auto` (from the image's module directories), or none. */
-export function resolveKernel(option: string | null, image: string, tree: ImageTree | null): { kernel: number | null; kernelText: string } {
-  if (option === null) return { kernel: null, kernelText: 'none' };
-  if (option !== 'auto') {
-    const kernel = parseKernelVersion(option);
-    return { kernel, kernelText: formatKernelVersion(kernel) };
-  }
+/** The target kernel the option names, or null when none is chosen (`recorded`, `none`). */
+export function resolveKernel(option: KernelOption, image: string, tree: ImageTree | null): { kernel: number | null; kernelText: string } {
+  if (option.kind === 'none' || option.kind === 'recorded') return { kernel: null, kernelText: 'none' };
+  if (option.kind === 'version') return { kernel: option.version, kernelText: formatKernelVersion(option.version) };
   if (tree === null) throw new UsageError('--kernel auto needs an image (a directory or a tarball): name the kernel with --kernel <a.b.c>');
   const found = kernelFromImage(image, tree);
   return { kernel: found.version, kernelText: found.text };

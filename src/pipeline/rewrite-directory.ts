@@ -10,26 +10,26 @@ import type { Destination, FileOutcome } from '../transform/file-operations.js';
 import { copyAttributes, copyFileAttributes } from '../sinks/file-writers.js';
 import { commitStagedFiles, makeStage } from '../sinks/staging.js';
 import { captureDirectories, restoreDirectories } from '../sinks/directory-times.js';
-import { imageKind } from '../sources/detect.js';
+import type { ImageInput } from '../sources/detect.js';
+import type { ImageOutput } from '../sinks/choose-output.js';
+import type { KernelOption } from '../catalog/kernel-version.js';
+
+/** An image read where it is: a directory, or one file. */
+export type LocalInput = ImageInput & { kind: 'directory' | 'file' };
 import { dirName } from './image-tree.js';
+import { fsPath } from '../names/path-bytes.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 
 export interface RewriteOptions {
-  kernel: string | null;
+  kernel: KernelOption;
   layerDirs: readonly string[];
-  output?: string;
-  inPlace: boolean;
+  output: ImageOutput & { kind: 'in-place' | 'directory' | 'file' };
   threads?: number;
   timers: Timers;
   progress: Progress;
 }
 
-export interface RewriteReport {
-  command: 'bind' | 'unbind' | 'verify';
-  plan: Plan;
-  outcomes: FileOutcome[];
-}
 
 /** A client to rewrite: its path in the image and, for bind, the index of its layer. */
 interface Job {
@@ -60,7 +60,7 @@ function groupByInode(root: string, jobs: Job[]): Map<string, string[]> {
   const groups = new Map<string, string[]>();
   const leaderOf = new Map<string, string>();
   for (const job of jobs) {
-    const st = lstatSync(join(root, job.path));
+    const st = lstatSync(fsPath(join(root, job.path)));
     const key = `${st.dev}:${st.ino}`;
     const leader = leaderOf.get(key);
     if (leader === undefined) {
@@ -112,7 +112,8 @@ function healFromJournals(root: string, leftovers: readonly string[]): void {
   for (const leftover of leftovers.filter((p) => JOURNAL.test(basename(p)))) {
     let groups: string[][];
     try {
-      groups = JSON.parse(readFileSync(join(root, leftover), 'utf8')) as string[][];
+      // JSON keeps names that are not UTF-8: their escaped bytes are written as \udcXX escapes.
+      groups = JSON.parse(readFileSync(fsPath(join(root, leftover)), 'utf8')) as string[][];
     } catch {
       continue; // cut short by the kill before anything was replaced
     }
@@ -124,27 +125,29 @@ function healFromJournals(root: string, leftovers: readonly string[]): void {
 
 /** Makes `alias` another name of `leader`'s inode (link beside, rename over). */
 function relink(root: string, leader: string, alias: string): void {
-  const a = lstatSync(join(root, leader));
-  const b = lstatSync(join(root, alias), { throwIfNoEntry: false });
+  const a = lstatSync(fsPath(join(root, leader)));
+  const b = lstatSync(fsPath(join(root, alias)), { throwIfNoEntry: false });
   // rename(2) between two names of one inode does nothing and would leave the temporary name.
   if (b && a.dev === b.dev && a.ino === b.ino) return;
-  const temp = join(root, dirname(alias), `.${basename(alias)}.syslayer-${process.pid}-link`);
+  const temp = fsPath(join(root, dirname(alias), `.${basename(alias)}.syslayer-${process.pid}-link`));
   rmSync(temp, { force: true });
-  linkSync(join(root, leader), temp);
-  renameSync(temp, join(root, alias));
+  linkSync(fsPath(join(root, leader)), temp);
+  renameSync(temp, fsPath(join(root, alias)));
 }
 
 type Run = (pool: WorkerPool, plan: Plan, root: string, to: Destination, jobs: Job[]) => Promise<FileOutcome[]>;
 type Choose = (plan: Plan) => { jobs: Job[]; refused: FileOutcome[] };
 
 /** Plans, prepares the output, rewrites the chosen clients with `run`, and commits. */
-async function rewriteClients(image: string, o: RewriteOptions, choose: Choose, run: Run): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
-  const single = (await imageKind(image)) === 'file';
+async function rewriteClients(input: LocalInput, o: RewriteOptions, choose: Choose, run: Run): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  const image = input.path;
+  const single = input.kind === 'file';
+  const inPlace = o.output.kind === 'in-place';
   return withPool(o.threads, async (pool) => {
     // -o: the copy (cp -a, in the background) and the plan both only read the input.
-    const target = prepareOutput(image, single, o.output, o.inPlace);
+    const target = prepareOutput(image, single, o.output);
     try {
-      const plan = await o.timers.time('plan', () => makePlan(image, { kernel: o.kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
+      const plan = await o.timers.time('plan', () => makePlan(input, { kernel: o.kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
       await o.timers.time('copy', () => target.ready);
       const root = single ? dirname(target.work) : target.work;
       removeLeftovers(root, plan.scan.leftovers ?? []);
@@ -153,7 +156,7 @@ async function rewriteClients(image: string, o: RewriteOptions, choose: Choose, 
       const groups = groupByInode(root, located);
       const leaders = located.filter((j) => groups.has(j.path));
       o.progress.update(`rewriting ${groups.size} files`);
-      const all = o.inPlace
+      const all = inPlace
         ? await rewriteInPlace(root, groups, leaders, (to, chunk) => run(pool, plan, root, to, chunk), o.timers)
         : await rewriteCopy(groups, leaders, (to, chunk) => run(pool, plan, single ? root : image, to, chunk), o.timers, root,
           async (written) => {
@@ -174,7 +177,7 @@ async function rewriteClients(image: string, o: RewriteOptions, choose: Choose, 
 /** What an interrupted run left: the hardlink groups its journal names are joined again first. */
 function removeLeftovers(root: string, leftovers: readonly string[]): void {
   healFromJournals(root, leftovers);
-  for (const leftover of leftovers) rmSync(join(root, leftover), { recursive: true, force: true });
+  for (const leftover of leftovers) rmSync(fsPath(join(root, leftover)), { recursive: true, force: true });
 }
 
 /** Clients per commit: the first ones are committed while the workers still rewrite the rest. */
@@ -232,9 +235,9 @@ async function rewriteCopy(groups: Map<string, string[]>, jobs: Job[], work: (to
   return followHardlinks(root, false, groups, outcomes);
 }
 
-export async function bindImage(image: string, o: RewriteOptions): Promise<RewriteReport> {
-  const r = await rewriteClients(
-    image,
+export function bindImage(input: LocalInput, o: RewriteOptions): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  return rewriteClients(
+    input,
     o,
     (plan) => ({
       jobs: plan.clients.filter((c) => c.layer !== null).map((c) => ({ path: c.path, layer: c.layer! })),
@@ -242,27 +245,25 @@ export async function bindImage(image: string, o: RewriteOptions): Promise<Rewri
     }),
     (pool, plan, root, to, jobs) => pool.bind(root, { to, catalog: plan.catalog, targetKernel: plan.kernel }, jobs),
   );
-  return { command: 'bind', ...r };
 }
 
-export async function unbindImage(image: string, o: RewriteOptions): Promise<RewriteReport> {
-  const r = await rewriteClients(
-    image,
-    { ...o, kernel: null },
+export function unbindImage(input: LocalInput, o: RewriteOptions): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  return rewriteClients(
+    input,
+    { ...o, kernel: { kind: 'none' } },
     (plan) => ({ jobs: plan.clients.filter((c) => c.bound).map((c) => ({ path: c.path, layer: -1 })), refused: [] }),
     (pool, _plan, root, to, jobs) => pool.unbind(root, to, jobs.map((j) => j.path)),
   );
-  return { command: 'unbind', ...r };
 }
 
-export function verifyImage(image: string, o: Omit<RewriteOptions, 'output' | 'inPlace'>): Promise<RewriteReport> {
+export function verifyImage(input: LocalInput, o: Omit<RewriteOptions, 'output'>): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  const image = input.path;
   return withPool(o.threads, async (pool) => {
     // Without a kernel, each file is checked against the kernel its own bind record names.
-    const kernel = o.kernel === 'recorded' ? null : o.kernel;
-    const plan = await o.timers.time('plan', () => makePlan(image, { kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
+    const plan = await o.timers.time('plan', () => makePlan(input, { kernel: o.kernel, layerDirs: o.layerDirs, pool, timers: o.timers, progress: o.progress }));
     const root = plan.single ? dirname(image) : image;
     const paths = plan.clients.map((c) => (plan.single ? basename(image) : c.path));
-    const outcomes = await o.timers.time('verify', () => pool.verify(root, { catalog: plan.catalog, kernel: kernel === null ? null : plan.kernel }, paths));
-    return { command: 'verify' as const, plan, outcomes };
+    const outcomes = await o.timers.time('verify', () => pool.verify(root, { catalog: plan.catalog, kernel: o.kernel.kind === 'recorded' ? null : plan.kernel }, paths));
+    return { plan, outcomes };
   });
 }

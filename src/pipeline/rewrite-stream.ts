@@ -1,33 +1,40 @@
 // scan, plan, bind and unbind over a tar stream, in every combination with directories: a tarball
 // in or out (.tar, .tar.gz), a directory image packed by GNU tar on the way in, or extracted by it
-// on the way out. ELF entries go to the workers in groups, their bytes moved there and back (the
-// new bytes, or the same); every other entry, with its headers (PAX records, xattrs, owners by
+// on the way out. ELF entries go to the workers in groups, their bytes moved there and back (and
+// new bytes moved here); every other entry, with its headers (PAX records, xattrs, owners by
 // number and name, devices, links), is written back as it came.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Core } from '../core/core.js';
 import type { ScanOutcome } from '../core/facts.js';
+import { startsElf } from '../core/elf-magic.js';
 import type { FileOutcome } from '../transform/file-operations.js';
 import type { EntryResult } from '../transform/entry-operations.js';
 import { loadCatalog, layerFromBytes, type Layer } from '../catalog/catalog.js';
+import type { KernelOption } from '../catalog/kernel-version.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
 import { tarPass, type VisitedFile } from '../tar/tar-pass.js';
-import { startsElf } from '../core/elf-magic.js';
-import { ImageError, UsageError } from '../errors.js';
 import { WorkerPool } from '../pool/pool.js';
 import { scanReportFrom } from '../classify/scan-directory.js';
+import { openTarSource } from '../sources/tar-source.js';
+import type { ImageInput } from '../sources/detect.js';
+import { walkDirectory } from '../sources/directory.js';
+import { directorySink, standardOutputSink, tarFileSink, type TarSink } from '../sinks/tar-sink.js';
+import { STANDARD_STREAM, type ImageOutput } from '../sinks/choose-output.js';
+import { ImageTree } from './image-tree.js';
+import { closeSync, openSync } from 'node:fs';
+import { walkTarHeaders } from '../tar/header-walk.js';
+import { entryPath } from '../tar/entry-path.js';
+import { treeEntryOf } from '../tar/tree-entry.js';
 import { planFor, resolveKernel, type Plan } from './plan.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { packDirectory, extractInto } from '../tar/gnu-tar.js';
-import { commitWork, workBeside } from '../sinks/work-beside.js';
-import { walkDirectory } from '../sources/directory.js';
+import { decodeName } from '../names/path-bytes.js';
 
 export interface TarRunOptions {
-  op: 'scan' | 'bind' | 'unbind' | 'verify';
-  kernel: string | null;
+  op: 'scan' | 'plan' | 'bind' | 'unbind' | 'verify';
+  kernel: KernelOption;
   layerDirs: readonly string[];
-  output: string | null;
   threads?: number;
   timers: Timers;
   progress: Progress;
@@ -36,107 +43,111 @@ export interface TarRunOptions {
 const IMAGE_LAYERS = 'usr/lib/syslayer/layers/';
 const isLdSoConf = (path: string) => path === 'etc/ld.so.conf' || path.startsWith('etc/ld.so.conf.d/');
 
-const isTarName = (path: string) => /\.(tar|tar\.gz|tgz)$/.test(path);
+function openSink(output: ImageOutput): TarSink | null {
+  switch (output.kind) {
+    case 'none': return null;
+    case 'tar': return output.path === STANDARD_STREAM ? standardOutputSink(output.compression) : tarFileSink(output.path, output.compression);
+    case 'directory': return directorySink(output.path);
+    default: throw new Error(`a tar stream is not written ${output.kind}`);
+  }
+}
 
 /**
- * Where the rewritten stream goes: a .tar/.tar.gz file (written beside and renamed by tarPass), or
- * a directory, extracted by GNU tar into a work directory beside it and renamed at the end.
+ * The catalog pass: the image's kernel (lib/modules) and its own layer objects, before the first
+ * client comes by. A directory is looked at where it is; a plain tarball (standard input too, once
+ * spooled) by its headers only, seeking past entry data; a compressed one is decompressed once
+ * more and read through (--perf shows what that cost). Entry names are checked by the main pass.
  */
-function streamTarget(output: string): { output: string | NodeJS.WritableStream; finish(): Promise<void>; abandon(): void } {
-  if (isTarName(output)) return { output, finish: async () => {}, abandon() {} };
-  const final = resolve(output);
-  const work = workBeside(final);
-  mkdirSync(work);
-  const tar = extractInto(work);
-  return {
-    output: tar.child.stdin!,
-    async finish() {
-      await tar.done;
-      commitWork(work, final);
-    },
-    abandon() {
-      tar.child.kill('SIGKILL');
-      rmSync(work, { recursive: true, force: true });
-    },
+async function catalogPass(input: ImageInput, core: Core, imageLayers: Layer[]): Promise<ImageTree> {
+  const addLayer = (path: string, bytes: Uint8Array) => {
+    const layer = layerFromBytes(core, `${input.name}:${path}`, bytes);
+    if (layer) imageLayers.push(layer);
   };
+  if (input.kind === 'directory') {
+    const own = join(input.path, IMAGE_LAYERS);
+    if (existsSync(own)) imageLayers.push(...loadCatalog(core, [own]));
+    return walkDirectory(input.path);
+  }
+  if (input.kind === 'tar' && input.compression === 'none') {
+    const tree = new ImageTree();
+    const fd = openSync(input.path, 'r');
+    try {
+      for (const entry of walkTarHeaders({ fd, name: input.name })) {
+        const checked = entryPath(decodeName(entry.name));
+        if (!checked.ok || checked.path === '') continue;
+        tree.add(checked.path, treeEntryOf(entry.type, () => decodeName(entry.linkname)));
+        if (entry.type === 'file' && checked.path.startsWith(IMAGE_LAYERS)) {
+          const bytes = entry.read();
+          if (startsElf(bytes)) addLayer(checked.path, bytes);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return tree;
+  }
+  return tarPass({
+    name: input.name,
+    source: openTarSource(input),
+    output: null,
+    mayWant: (path) => path.startsWith(IMAGE_LAYERS),
+    wants: (path, bytes) => path.startsWith(IMAGE_LAYERS) && startsElf(bytes),
+    visit: async ({ files }) => files.map(({ path, bytes }) => {
+      addLayer(path, bytes);
+      return null;
+    }),
+  });
 }
 
-/** The image as a tar stream: the tarball itself, or a directory packed by GNU tar. */
-function tarSource(image: string): { input: string; source?: NodeJS.ReadableStream; sourceDone?: Promise<void> } {
-  if (isTarName(image)) return { input: image };
-  const tar = packDirectory(image);
-  return { input: image, source: tar.child.stdout!, sourceDone: tar.done };
-}
-
-export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
-  if ((o.op === 'bind' || o.op === 'unbind') && o.output === null) throw new UsageError(`${image}: say where the result goes: -o <dir, file.tar or file.tar.gz>`);
-  for (const d of o.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
+/**
+ * An image as one tar stream (a tarball, or a directory packed by GNU tar), through the workers,
+ * to a tar stream or a directory (or nowhere: scan, plan, verify).
+ */
+export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOptions): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  const image = input.name;
+  // Opened first: an output that cannot be written is reported before anything is read.
+  const target = openSink(output);
   const pool = new WorkerPool(o.threads);
   try {
     const core = new Core(pool.module);
-    // First pass, headers and layer objects only: the kernel (lib/modules) and the image's own layers.
-    // A plain scan needs neither: it reads the image once.
+    // A plain scan and unbind need neither kernel nor layers: they read the image once.
     const imageLayers: Layer[] = [];
-    const kernelOption = o.op === 'unbind' || o.kernel === 'recorded' ? null : o.kernel;
-    const firstTree = o.op === 'scan' && kernelOption === null ? null : await o.timers.time('catalog', async () => {
-      // A directory is looked at where it is; a tarball is read once more, headers and layer objects only.
-      if (!isTarName(image)) {
-        const own = join(image, IMAGE_LAYERS);
-        if (existsSync(own)) imageLayers.push(...loadCatalog(core, [own]));
-        return walkDirectory(image);
-      }
-      return tarPass({
-        input: image,
-        output: null,
-        mayWant: (path) => path.startsWith(IMAGE_LAYERS),
-        wants: (path, bytes) => path.startsWith(IMAGE_LAYERS) && startsElf(bytes),
-        visit: async ({ buffer, files }) => {
-          for (const { path, bytes } of files) {
-            const layer = layerFromBytes(core, `${image}:${path}`, bytes);
-            if (layer) imageLayers.push(layer);
-          }
-          return { replaced: files.map(() => null), buffer };
-        },
-      });
-    });
-    const { kernel, kernelText } = resolveKernel(kernelOption, image, firstTree);
+    const needsCatalog = o.kernel.kind === 'auto' || (o.op !== 'scan' && o.op !== 'unbind');
+    // --perf names what the catalog pass cost: for a tarball, a second read (and decompression).
+    const pass = input.kind !== 'tar' ? 'catalog' : input.compression === 'none' ? 'catalog: tar headers' : `catalog: ${input.compression} tar read once more`;
+    const firstTree = needsCatalog ? await o.timers.time(pass, () => catalogPass(input, core, imageLayers)) : null;
+    const { kernel, kernelText } = resolveKernel(o.kernel, image, firstTree);
     const catalog = [...loadCatalog(core, o.layerDirs), ...imageLayers];
 
     const results: EntryResult[] = [];
     const sizes = new Map<string, number>();
     const texts = new Map<string, string>();
-    o.progress.update(`${o.op === 'scan' ? 'reading' : `${o.op}ing`} ${image}`);
-    const target = o.op === 'scan' || o.op === 'verify' || o.output === null ? null : streamTarget(o.output);
+    o.progress.update(`${o.op === 'scan' || o.op === 'plan' ? 'reading' : `${o.op}ing`} ${image}`);
     const tree = await o.timers.time(o.op, () => tarPass({
-      ...tarSource(image),
-      output: target ? target.output : null,
+      name: image,
+      source: openTarSource(input),
+      output: target,
       wants: (path, bytes) => startsElf(bytes) || isLdSoConf(path),
       visit: async ({ buffer, files }) => {
         const elf = files.filter(({ bytes }) => startsElf(bytes));
         for (const { path, bytes } of files) {
           if (startsElf(bytes)) sizes.set(path, bytes.length);
-          else texts.set(path, bytes.toString('utf8'));
+          else texts.set(path, decodeName(bytes));
         }
-        if (elf.length === 0) return { replaced: files.map(() => null), buffer };
+        if (elf.length === 0) return files.map(() => null);
         // The group's buffer moves to a worker (its views here are detached) and back.
-        const reply = await pool.entries({ op: o.op, catalog, targetKernel: kernel ?? 0, buffer, entries: elf });
+        const reply = await pool.entries({ op: o.op === 'plan' ? 'scan' : o.op, catalog, targetKernel: kernel ?? 0, buffer, entries: elf });
         const replaced = new Map<VisitedFile, Buffer | null>();
         reply.results.forEach((r, i) => {
-          // Kept for the report without the bytes: they go to the output and are let go
+          // Kept for the report without the new bytes: they go to the output and are let go
           // (2,048 clients held until the end were ~45 MiB of the peak).
           results.push({ ...r, bytes: null });
           replaced.set(elf[i]!, r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null);
         });
-        return { replaced: files.map((f) => replaced.get(f) ?? null), buffer: reply.buffer };
+        return files.map((f) => replaced.get(f) ?? null);
       },
-    }).catch((error) => {
-      target?.abandon();
-      throw error;
     }));
-    await target?.finish().catch((error) => {
-      target.abandon();
-      throw new ImageError(`${o.output}: ${(error as Error).message}`);
-    });
+    target?.commit();
 
     const size = (path: string) => sizes.get(path) ?? 0;
     const outcomes: ScanOutcome[] = results.map((r) =>
@@ -147,8 +158,12 @@ export async function runTar(image: string, o: TarRunOptions): Promise<{ plan: P
     for (const [path, entry] of tree.paths()) if (entry.kind === 'file' && !seen.has(path)) outcomes.push({ path, kind: 'other', size: 0 });
     const ldSoConf = await readLdSoConf(tree, async (path) => texts.get(path) ?? null);
     const scan = scanReportFrom(image, tree, ldSoConf, outcomes);
-    const plan = planFor({ image, root: image, single: false, kernel, kernelText, catalog, scan });
+    const decided = new Map(results.flatMap((r) => (r.decision ? [[r.path, r.decision] as const] : [])));
+    const plan = planFor({ image, root: image, single: false, kernel, kernelText, catalog, scan }, decided);
     return { plan, outcomes: results.flatMap((r) => (r.outcome ? [r.outcome] : [])) };
+  } catch (error) {
+    target?.abandon();
+    throw error;
   } finally {
     await pool.close();
   }

@@ -37,7 +37,14 @@ export class WorkerPool {
       idleTimeout: 60_000,
     });
     this.capacity = threads;
+    // A run that fails closes the pool with tasks still in flight; their answers arrive to a pool
+    // that no longer knows them, which piscina reports as an 'error' event. Only then is it expected.
+    this.piscina.on('error', (error) => {
+      if (!this.closing) process.nextTick(() => { throw error; });
+    });
   }
+
+  private closing = false;
 
   private share(catalog: readonly Layer[]): SharedCatalog {
     let shared = this.shared.get(catalog);
@@ -97,6 +104,7 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.piscina.destroy();
   }
 }

@@ -49,8 +49,7 @@ export interface VerifyBatch {
 
 /**
  * Entries of a stream image (a tarball), their bytes views of one buffer that moves to the worker
- * with the task (transferred: the sender's views are detached) and back with the reply, for the
- * sender to fill again.
+ * with the task (transferred: the sender's views are detached) and back with the reply.
  */
 export interface EntryBatch {
   op: EntryTask['op'];
@@ -61,7 +60,7 @@ export interface EntryBatch {
   entries: { path: string; bytes: Uint8Array }[];
 }
 
-/** One result per entry, in order (new bytes, when there are any, in buffers of their own), and the batch's buffer back. */
+/** One result per entry, in order (new bytes, when there are any, in buffers of their own), and the batch's buffer, moved back. */
 export interface EntryBatchReply {
   results: EntryResult[];
   buffer: ArrayBuffer;

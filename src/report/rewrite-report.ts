@@ -1,9 +1,11 @@
 // What plan, bind, unbind and verify tell a person (text) and a program (JSON, docs/report-json.md).
 import type { Plan } from '../pipeline/plan.js';
-import type { RewriteReport } from '../pipeline/rewrite-directory.js';
+import type { RunReport } from '../pipeline/run.js';
 import type { FileOutcome } from '../transform/file-operations.js';
 import type { Layer } from '../catalog/catalog.js';
 import { formatKernelVersion } from '../catalog/kernel-version.js';
+import { reportHeader } from './report-header.js';
+import { printable as p } from '../names/path-bytes.js';
 
 export function layerSummary(l: Layer) {
   return {
@@ -28,7 +30,7 @@ function passedThrough(plan: Plan) {
 export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: string) {
   const byPath = new Map((outcomes ?? []).map((o) => [o.path, o]));
   return {
-    command,
+    ...reportHeader(command),
     image: plan.image,
     kernel: plan.kernelText,
     catalog: plan.catalog.map(layerSummary),
@@ -69,18 +71,18 @@ function common(plan: Plan, failures: FileOutcome[], layerOf: (o: ObjectLayer) =
   const mixed = plan.programs.filter((p) => p.mixed);
   if (mixed.length > 0) {
     out.push(`programs whose closure mixes ABI versions: ${mixed.length}`);
-    for (const p of mixed.slice(0, 20)) out.push(`  ${p.path}: ${p.objects.map((o) => `${o.path} (ABI ${o.abi}, ${layerOf(o) ?? 'no layer'})`).join(', ')}`);
+    for (const m of mixed.slice(0, 20)) out.push(`  ${p(m.path)}: ${m.objects.map((o) => `${p(o.path)} (ABI ${o.abi}, ${layerOf(o) ?? 'no layer'})`).join(', ')}`);
   }
   if (failures.length > 0) {
     out.push(`not done: ${failures.length}`);
-    for (const f of failures) out.push(`  ${f.path}: ${f.status === 'error' ? f.error : f.status}`);
+    for (const f of failures) out.push(`  ${p(f.path)}: ${f.status === 'error' ? f.error : f.status}`);
   }
   const t = passedThrough(plan);
   out.push(`passed through: ${t.elfWithoutReservation} ELF files without a reservation, ${t.otherFiles} other files${t.unreadable ? `, ${t.unreadable} unreadable (see scan)` : ''}`);
   return out;
 }
 
-export function formatRewrite(r: RewriteReport): string {
+export function formatRewrite(r: Pick<RunReport, 'command' | 'plan' | 'outcomes'>): string {
   const { plan, outcomes } = r;
   const out: string[] = [];
   const byStatus = countBy(outcomes, (o) => o.status);
@@ -99,7 +101,7 @@ export function formatLayers(catalog: Layer[]): string {
     const s = layerSummary(l);
     const slots = Object.entries(s.slots).map(([abi, n]) => `ABI ${abi}: ${n} slots`).join(', ');
     const errors = Object.entries(s.linkErrors).map(([abi, e]) => `ABI ${abi} does not link: ${e}`).join('; ');
-    return `${s.name.padEnd(14)} r${s.revision}  ${s.machine.padEnd(8)} ABI ${s.abiMin}..${s.abiMax}  kernel >= ${s.kernelMin.padEnd(8)} ${slots}${errors ? `  ${errors}` : ''}  ${s.path}`;
+    return `${s.name.padEnd(14)} r${s.revision}  ${s.machine.padEnd(8)} ABI ${s.abiMin}..${s.abiMax}  kernel >= ${s.kernelMin.padEnd(8)} ${slots}${errors ? `  ${errors}` : ''}  ${p(s.path)}`;
   });
   return rows.join('\n');
 }

@@ -1,6 +1,7 @@
 // The readable summary of a scan: what a person checks first (counts, missing libraries, syslayer
 // clients, unreadable files). The full facts are in --json.
 import type { ElfFileRecord, FileRecord, ScanReport } from '../classify/scan-directory.js';
+import { printable as p } from '../names/path-bytes.js';
 
 const isElf = (f: FileRecord): f is ElfFileRecord => !('error' in f);
 
@@ -31,9 +32,9 @@ export function formatScanSummary(report: ScanReport): string {
   const withClosure = elf.filter((f) => f.closure).length;
   out.push('', `dependency closures: ${withClosure} objects, ${withMissing.length} with something missing`);
   for (const f of withMissing.slice(0, 50)) {
-    const missing = f.closure!.missing.map((m) => (m.neededBy === f.path ? m.name : `${m.name} (needed by ${m.neededBy})`));
-    if (f.interpreter && !f.closure!.interpreter) missing.unshift(`interpreter ${f.interpreter}`);
-    out.push(`  ${f.path}: ${missing.join(', ')}`);
+    const missing = f.closure!.missing.map((m) => (m.neededBy === f.path ? p(m.name) : `${p(m.name)} (needed by ${p(m.neededBy)})`));
+    if (f.interpreter && !f.closure!.interpreter) missing.unshift(`interpreter ${p(f.interpreter)}`);
+    out.push(`  ${p(f.path)}: ${missing.join(', ')}`);
   }
   if (withMissing.length > 50) out.push(`  ... and ${withMissing.length - 50} more (see --json)`);
 
@@ -42,12 +43,12 @@ export function formatScanSummary(report: ScanReport): string {
   const layers = elf.filter((f) => f.syslayer?.layer).length;
   out.push('', `syslayer: ${clients.length} clients (${bound} bound, ${clients.length - bound} unbound), ${layers} layer objects`);
   for (const f of clients.filter((f) => f.syslayer!.reservation!.problems.length > 0)) {
-    out.push(`  ${f.path}: reservation problems: ${f.syslayer!.reservation!.problems.join(', ')}`);
+    out.push(`  ${p(f.path)}: reservation problems: ${f.syslayer!.reservation!.problems.join(', ')}`);
   }
 
   if (errors.length > 0) {
     out.push('', `unreadable files: ${errors.length}`);
-    for (const f of errors) out.push(`  ${f.path}: ${(f as { error: string }).error}`);
+    for (const f of errors) out.push(`  ${p(f.path)}: ${(f as { error: string }).error}`);
   }
   return out.join('\n');
 }

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { commitWork, workBeside } from './work-beside.js';
-import { RunError, UsageError } from '../errors.js';
+import { RunError } from '../errors.js';
 
 export interface OutputTarget {
   /** The directory (or, for one file, the file) to rewrite in place. */
@@ -23,11 +23,10 @@ export interface OutputTarget {
 
 const onPath = (command: string) => (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, command)));
 
-export function prepareOutput(image: string, single: boolean, output: string | undefined, inPlace: boolean): OutputTarget {
-  if (inPlace === (output !== undefined)) throw new UsageError('say where the result goes: -o <path> or --in-place');
-  if (inPlace) return { work: image, ready: Promise.resolve(), commit() {}, async abandon() {} };
-  const final = resolve(output!);
-  if (final === resolve(image)) throw new UsageError(`-o ${output} is the input itself: use --in-place`);
+/** The output of a directory image or one file: in place, or a copy at `output.path`. */
+export function prepareOutput(image: string, single: boolean, output: { kind: 'in-place' } | { kind: 'directory' | 'file'; path: string }): OutputTarget {
+  if (output.kind === 'in-place') return { work: image, ready: Promise.resolve(), commit() {}, async abandon() {} };
+  const final = resolve(output.path);
   const work = workBeside(final);
   // setpriv (util-linux) makes the kernel stop the copy if this process is killed: no orphan
   // goes on writing into a work directory that the next run removes. Without it, cp runs as is.

@@ -7,18 +7,22 @@
 // (only reading a directory's entries can, and the walk of the scan has done that already).
 import { spawnSync } from 'node:child_process';
 import { RunError } from '../errors.js';
+import { nulSeparated } from '../names/path-bytes.js';
+import { TAR_ENV } from '../tar/gnu-tar.js';
 
 const ENTRIES_ONLY = ['--no-recursion', '--numeric-owner', '--format=posix'];
 
 function tar(args: string[], input: Uint8Array | string, what: string): Buffer {
-  const r = spawnSync('tar', args, { input, maxBuffer: 1 << 30 });
+  const r = spawnSync('tar', args, { input, maxBuffer: 1 << 30, env: TAR_ENV });
   if (r.status !== 0) throw new RunError(`cannot ${what}: tar: ${r.stderr?.toString().trim() || r.error?.message}`);
   return r.stdout;
 }
 
 /** The metadata of `dirs` (relative to `root`, '' for the root itself), as a tar archive. */
 export function captureDirectories(root: string, dirs: Iterable<string>): Buffer {
-  const list = [...dirs].map((d) => `${d === '' ? '.' : d}\0`).join('');
+  // The names as bytes. `--null` implies `--verbatim-files-from`: no backslash unquoted, no
+  // leading '-' taken for an option.
+  const list = nulSeparated([...dirs].map((d) => (d === '' ? '.' : d)));
   return tar([...ENTRIES_ONLY, '-C', root, '--null', '-T', '-', '-cf', '-'], list, 'note the directory times');
 }
 

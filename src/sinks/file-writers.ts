@@ -8,9 +8,14 @@
 // With -o (a private copy renamed into place as a whole) `rewriteFile` overwrites the copy's inode,
 // so hardlinks stay by construction, and `copyAttributes` then puts back, from the untouched
 // input, what the write disturbed. In place, files are staged instead (staging.ts).
+//
+// Names go to `cp` through `xargs -0` (findutils), NUL-separated on its standard input, never as
+// our arguments: Node passes arguments as UTF-8 strings, so a name that is not UTF-8 (or a Buffer
+// argument) would reach `cp` mangled. xargs also keeps each command line within the system limit.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { RunError } from '../errors.js';
+import { fsPath, nulSeparated } from '../names/path-bytes.js';
 
 /**
  * Temporary names: `.<name>.syslayer-<pid>-<n|link|journal|stage>`; a later run removes leftovers
@@ -29,7 +34,7 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 export function rewriteFile(path: string, bytes: Uint8Array): void {
-  const fd = openSync(path, 'r+');
+  const fd = openSync(fsPath(path), 'r+');
   try {
     writeAll(fd, bytes);
     ftruncateSync(fd, bytes.length);
@@ -38,23 +43,29 @@ export function rewriteFile(path: string, bytes: Uint8Array): void {
   }
 }
 
-/** Copies the attributes of the file `from` onto the file `to` (one process). */
+/** `xargs -0 cp --attributes-only --preserve=all <args> -- <names from stdin>`, a thousand names per `cp` at most. */
+const XARGS_CP = (args: readonly string[]) => ['-0', '-r', '-n', String(FILES_PER_CP), '--', 'cp', ...CP_ATTRIBUTES, ...args, '--'];
+
+/** Copies the attributes of the file `from` onto the file `to` (one process; the names go on stdin). */
 export function copyFileAttributes(from: string, to: string): void {
-  const r = spawnSync('cp', [...CP_ATTRIBUTES, '--no-dereference', '--', from, to], { encoding: 'utf8' });
-  if (r.status !== 0) throw new RunError(`cannot copy file attributes: ${r.stderr.trim() || r.error?.message}`);
+  const r = spawnSync('xargs', XARGS_CP(['--no-dereference']), { input: nulSeparated([from, to]), encoding: 'utf8' });
+  if (r.status !== 0) throw new RunError(`cannot copy file attributes: ${r.stderr.trim() || r.error?.message || `xargs exited with ${r.status}`}`);
 }
 
-/** Runs `cp` with `args` and then `names`, a thousand at a time, in `cwd`. */
+/** Runs `cp` with `args` and then `names` in `cwd`, as many `cp` as xargs makes of them. */
 async function cpInBatches(args: readonly string[], names: readonly string[], cwd: string): Promise<void> {
-  for (let i = 0; i < names.length; i += FILES_PER_CP) {
-    const child = spawn('cp', [...CP_ATTRIBUTES, ...args, '--', ...names.slice(i, i + FILES_PER_CP)], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    await new Promise<void>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new RunError(`cannot copy file attributes: ${stderr.trim() || `cp exited with ${code}`}`))));
-    });
-  }
+  if (names.length === 0) return;
+  const child = spawn('xargs', XARGS_CP(args), { cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const closed = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new RunError(`cannot copy file attributes: ${stderr.trim() || `xargs cp exited with ${code}`}`))));
+  });
+  // An early exit of xargs shows as its status; the EPIPE it may leave on our write is not the news.
+  child.stdin.on('error', () => {});
+  child.stdin.end(nulSeparated(names));
+  await closed;
 }
 
 /**

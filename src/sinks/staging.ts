@@ -10,6 +10,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { copyAttributes, copyFileAttributes, writeAll } from './file-writers.js';
+import { fsPath } from '../names/path-bytes.js';
 
 export function stagingDirectory(root: string): string {
   return join(root, `.rewrite.syslayer-${process.pid}-stage`);
@@ -26,8 +27,8 @@ export function makeStage(root: string): string {
 /** Writes the new contents of the image's file `path` into the stage (a worker does this). */
 export function writeStagedFile(stage: string, path: string, bytes: Uint8Array): void {
   const file = join(stage, path);
-  mkdirSync(dirname(file), { recursive: true });
-  const fd = openSync(file, 'wx', 0o600);
+  mkdirSync(fsPath(dirname(file)), { recursive: true });
+  const fd = openSync(fsPath(file), 'wx', 0o600);
   try {
     writeAll(fd, bytes);
   } finally {
@@ -40,7 +41,7 @@ export async function commitStagedFiles(root: string, stage: string, paths: read
   await copyAttributes(root, stage, paths);
   for (const path of paths) {
     try {
-      renameSync(join(stage, path), join(root, path));
+      renameSync(fsPath(join(stage, path)), fsPath(join(root, path)));
     } catch (error) {
       // A file on another file system than the stage (a mount inside the image): beside it, then.
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
@@ -54,15 +55,15 @@ let counter = 0;
 /** Copies `staged` beside `path`, copies `path`'s attributes onto it, renames it over `path`. */
 function replaceAcrossMount(path: string, staged: string): void {
   const temp = join(dirname(path), `.${basename(path)}.syslayer-${process.pid}-${counter++}`);
-  const fd = openSync(temp, 'wx', 0o600);
+  const fd = openSync(fsPath(temp), 'wx', 0o600);
   try {
-    writeAll(fd, readFileSync(staged));
+    writeAll(fd, readFileSync(fsPath(staged)));
     closeSync(fd);
     copyFileAttributes(path, temp);
-    renameSync(temp, path);
+    renameSync(fsPath(temp), fsPath(path));
   } catch (error) {
     try { closeSync(fd); } catch { /* already closed */ }
-    rmSync(temp, { force: true });
+    rmSync(fsPath(temp), { force: true });
     throw error;
   }
 }

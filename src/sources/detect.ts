@@ -1,22 +1,76 @@
-// Recognises what kind of image a path names. Directory images are read in place; tar images
-// come with the whole-image pipeline.
-import { statSync } from 'node:fs';
+// What an input is, from what it holds, never from its name (DESIGN §9): a directory, a tar
+// archive (plain or compressed: the compression is told by its magic bytes), or one ELF file.
+// Anything else is a usage error that names what was seen, so a format we cannot read is never
+// taken for "one other file" and passed with exit 0.
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { UsageError } from '../errors.js';
+import { startsElf } from '../core/elf-magic.js';
+import { COMPRESSIONS, type Compression } from '../tar/compression.js';
 
-export type ImageKind = 'directory' | 'tar' | 'tar.gz' | 'file';
+/** `path` is where the bytes are; `name` is what the user called the image (`-` for standard input). */
+export type ImageInput =
+  | { kind: 'directory'; path: string; name: string }
+  | { kind: 'file'; path: string; name: string }
+  | { kind: 'tar'; path: string; name: string; compression: Compression };
 
+/** The bytes looked at: a tar header is 512 bytes, its magic at 257. */
+const SNIFF = 1024;
 
+/** `ustar\0` (POSIX) or `ustar ` (GNU) at offset 257 of the first header. */
+function isTarHeader(b: Uint8Array): boolean {
+  if (b.length < 512) return false;
+  const magic = Buffer.from(b.subarray(257, 263)).toString('latin1');
+  if (magic === 'ustar\0' || magic === 'ustar ') return true;
+  // A pre-POSIX (v7) header has no magic: its checksum is what identifies it.
+  const stored = Number.parseInt(Buffer.from(b.subarray(148, 156)).toString('latin1').replace(/[\0 ]+$/, '').trim(), 8);
+  if (!Number.isInteger(stored)) return false;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : b[i]!;
+  return sum === stored && b[0] !== 0;
+}
 
-export async function imageKind(path: string): Promise<ImageKind> {
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.subarray(0, 8)).toString('hex').replace(/(..)/g, '$1 ').trim();
+}
+
+/** Whether the first bytes of a gzip stream decompress to a tar header. */
+function gzipHoldsTar(head: Uint8Array): boolean {
+  try {
+    const start = gunzipSync(head, { finishFlush: 2 /* Z_SYNC_FLUSH: a prefix is enough */ });
+    return start.length < 512 || isTarHeader(start);
+  } catch {
+    return true; // too short a prefix to tell: the tar reader will say what is wrong
+  }
+}
+
+export function detectInput(path: string, name = path): ImageInput {
   let info;
   try {
     // Synchronously: the thread pool's first use (starting its threads) cost every command ~5 ms.
     info = statSync(path);
   } catch (error) {
-    throw new UsageError(`${path}: cannot open image: ${(error as Error).message}`);
+    throw new UsageError(`${name}: cannot open image: ${(error as Error).message}`);
   }
-  if (info.isDirectory()) return 'directory';
-  if (/\.tar$/.test(path)) return 'tar';
-  if (/\.(tar\.gz|tgz)$/.test(path)) return 'tar.gz';
-  return 'file';
+  if (info.isDirectory()) return { kind: 'directory', path, name };
+  if (!info.isFile()) throw new UsageError(`${name}: not an image: neither a directory nor a regular file`);
+  const head = new Uint8Array(SNIFF);
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, SNIFF, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const bytes = head.subarray(0, n);
+  if (n === 0) throw new UsageError(`${name}: empty file: not an image`);
+  if (startsElf(bytes, n)) return { kind: 'file', path, name };
+  if (isTarHeader(bytes)) return { kind: 'tar', path, name, compression: 'none' };
+  for (const c of COMPRESSIONS) {
+    if (!c.magic.every((byte, i) => bytes[i] === byte)) continue;
+    if (!c.supported) throw new UsageError(`${name}: ${c.name}-compressed data: syslayer reads plain and gzip tar images only`);
+    if (c.name === 'gzip' && !gzipHoldsTar(bytes)) throw new UsageError(`${name}: gzip-compressed data that is not a tar archive`);
+    return { kind: 'tar', path, name, compression: c.name as Compression };
+  }
+  throw new UsageError(`${name}: not an image: neither a directory, a tar archive (plain or gzip) nor an ELF file (it starts with ${hex(bytes)})`);
 }

@@ -3,9 +3,14 @@
 // on a Debian rootfs (12,863 entries), readdirSync took 70-110 ms where opendir's async iterator
 // took 500-700 ms. A caller that has other work (a scan's reading) takes the walk a directory at
 // a time and does it in between.
+//
+// Names are bytes (src/names/path-bytes.ts). Node lists a directory's names as UTF-8, replacing
+// bytes that are not with U+FFFD: only a directory whose listing shows one is listed again, as
+// bytes, and decoded losslessly. Every other directory costs one search of its names for U+FFFD.
 import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { ImageTree, joinPath, type TreeEntry } from '../pipeline/image-tree.js';
+import { decodeName, fsPath } from '../names/path-bytes.js';
 
 export function walkDirectory(root: string): ImageTree {
   const walk = walkDirectories(root);
@@ -16,7 +21,7 @@ export function walkDirectory(root: string): ImageTree {
 
 /** An empty tree for the directory image at `root`: it reads symlinks there when it follows them. */
 export function directoryTree(root: string): ImageTree {
-  return new ImageTree((path) => readlinkSync(join(root, path)));
+  return new ImageTree((path) => decodeName(readlinkSync(fsPath(join(root, path)), { encoding: 'buffer' })));
 }
 
 /** What one step of the walk added: the paths of the regular files and directories in `dir`. */
@@ -39,24 +44,34 @@ export function* walkDirectories(root: string, tree = directoryTree(root)): Gene
   const pending: string[] = [''];
   while (pending.length > 0) {
     const dir = pending.pop()!;
-    let entries: Dirent[];
+    let entries: Dirent<string | Buffer>[];
+    let names: string[] | null = null; // when the names are not entries[i].name
     try {
-      entries = readdirSync(dir === '' ? root : join(root, dir), { withFileTypes: true });
+      const path = fsPath(dir === '' ? root : join(root, dir));
+      const listed = readdirSync(path, { withFileTypes: true });
+      entries = listed;
+      if (lossy(listed)) {
+        const exact = readdirSync(path, { withFileTypes: true, encoding: 'buffer' });
+        entries = exact;
+        names = exact.map((d) => decodeName(d.name));
+      }
     } catch (error) {
       tree.unreadable.push({ path: dir, error: (error as Error).message });
       continue;
     }
     const listing: Listing = { dir, files: [], dirs: [] };
-    for (const dirent of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const dirent = entries[i]!;
+      const name = names === null ? (dirent.name as string) : names[i]!;
       try {
         // Some file systems do not store entry types in directories; only then is lstat needed.
-        const type = isTyped(dirent) ? dirent : lstatSync(join(root, joinPath(dir, dirent.name)));
-        if (type.isFile()) listing.files.push(tree.addIn(dir, dirent.name, FILE));
-        else if (type.isDirectory()) listing.dirs.push(tree.addIn(dir, dirent.name, DIR));
-        else if (type.isSymbolicLink()) tree.addIn(dir, dirent.name, { kind: 'symlink' });
-        else tree.addIn(dir, dirent.name, OTHER);
+        const type = isTyped(dirent) ? dirent : lstatSync(fsPath(join(root, joinPath(dir, name))));
+        if (type.isFile()) listing.files.push(tree.addIn(dir, name, FILE));
+        else if (type.isDirectory()) listing.dirs.push(tree.addIn(dir, name, DIR));
+        else if (type.isSymbolicLink()) tree.addIn(dir, name, { kind: 'symlink' });
+        else tree.addIn(dir, name, OTHER);
       } catch (error) {
-        tree.unreadable.push({ path: joinPath(dir, dirent.name), error: (error as Error).message });
+        tree.unreadable.push({ path: joinPath(dir, name), error: (error as Error).message });
       }
     }
     for (const d of listing.dirs) pending.push(d);
@@ -65,7 +80,13 @@ export function* walkDirectories(root: string, tree = directoryTree(root)): Gene
   return tree;
 }
 
-function isTyped(d: Dirent): boolean {
+/** Whether Node replaced bytes of some name that are not UTF-8 (or a name holds U+FFFD itself). */
+function lossy(entries: Dirent[]): boolean {
+  for (const d of entries) if (d.name.indexOf('\ufffd') >= 0) return true;
+  return false;
+}
+
+function isTyped(d: Dirent<string | Buffer>): boolean {
   return d.isFile() || d.isDirectory() || d.isSymbolicLink() || d.isFIFO() || d.isSocket() ||
     d.isCharacterDevice() || d.isBlockDevice();
 }

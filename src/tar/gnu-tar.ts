@@ -6,6 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 const FIDELITY = ['--xattrs', '--xattrs-include=*', '--numeric-owner'];
 
+/**
+ * GNU tar's environment. It converts PAX `path` values between the locale's character set and
+ * UTF-8 where it can (a Latin-1 locale would store the name byte 0xe9 as UTF-8 'é'), and keeps a
+ * name's bytes where it cannot. In the C locale it cannot for any byte above 0x7f: names pass as
+ * bytes whatever the user's locale.
+ */
+export const TAR_ENV: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
+
 export interface GnuTar {
   child: ChildProcess;
   /** Resolves when tar exits 0; rejects with its stderr otherwise. */
@@ -13,7 +21,7 @@ export interface GnuTar {
 }
 
 function run(args: string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore', 'pipe']): GnuTar {
-  const child = spawn('tar', args, { stdio });
+  const child = spawn('tar', args, { stdio, env: TAR_ENV });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const done = new Promise<void>((resolve, reject) => {
@@ -29,7 +37,11 @@ export function packDirectory(dir: string): GnuTar {
   return run(['--format=pax', '--sort=name', ...FIDELITY, '-C', dir, '-cf', '-', '.'], ['ignore', 'pipe', 'pipe']);
 }
 
-/** `tar -x` into a directory, keeping modes and owners, from the child's stdin. */
+/**
+ * `tar -x` into a directory, keeping modes and owners, from the child's stdin. GNU tar 1.34 does
+ * not know the `hdrcharset=BINARY` that bsdtar writes before a name that is not UTF-8 (the tar
+ * pass keeps it, as every header), and takes the name as bytes anyway: it need not say so.
+ */
 export function extractInto(dir: string): GnuTar {
-  return run([...FIDELITY, '--same-owner', '--same-permissions', '-C', dir, '-xf', '-'], ['pipe', 'ignore', 'pipe']);
+  return run([...FIDELITY, '--warning=no-unknown-keyword', '--same-owner', '--same-permissions', '-C', dir, '-xf', '-'], ['pipe', 'ignore', 'pipe']);
 }

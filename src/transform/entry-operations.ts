@@ -4,7 +4,7 @@
 import type { Core } from '../core/core.js';
 import type { ElfFacts } from '../core/facts.js';
 import type { Layer } from '../catalog/catalog.js';
-import { selectLayer } from '../catalog/select.js';
+import { decide, isClient, type Decision } from '../pipeline/decide.js';
 import { bindLoaded, originalMatches, verifyLoaded, type FileOutcome } from './file-operations.js';
 
 export interface EntryTask {
@@ -26,17 +26,18 @@ export interface EntryResult {
   outcome: FileOutcome | null;
   /** The new contents, or null when the entry stays as it was. */
   bytes: Uint8Array | null;
+  /** For bind: what the pipeline's one decision said of this object, or null for a non-ELF file. */
+  decision: Decision | null;
 }
 
-const isClient = (f: ElfFacts) => f.syslayer !== null && f.syslayer.reservation !== null && f.syslayer.layer === null;
 
 export function processEntry(core: Core, task: EntryTask): EntryResult {
   const { path, bytes } = task;
   const { record: scanned, whole } = core.scanBytes(bytes);
-  if (scanned.status === 'not-elf') return { path, facts: null, error: null, outcome: null, bytes: null };
-  if (scanned.status === 'error') return { path, facts: null, error: { error: scanned.error, errorOffset: scanned.errorOffset }, outcome: null, bytes: null };
+  if (scanned.status === 'not-elf') return { path, facts: null, error: null, outcome: null, bytes: null, decision: null };
+  if (scanned.status === 'error') return { path, facts: null, error: { error: scanned.error, errorOffset: scanned.errorOffset }, outcome: null, bytes: null, decision: null };
   const facts = scanned.facts;
-  const result: EntryResult = { path, facts, error: null, outcome: null, bytes: null };
+  const result: EntryResult = { path, facts, error: null, outcome: null, bytes: null, decision: null };
   if (task.op === 'scan' || !isClient(facts)) return result;
   // A client is loaded whole (most are, by the scan: they are small); the scan only read it.
   const length = whole ? bytes.length : core.loadBytes(bytes);
@@ -54,13 +55,11 @@ export function processEntry(core: Core, task: EntryTask): EntryResult {
     return { ...result, outcome: { path, status: 'unbound', abi: p.prepared.abi, layer: p.prepared.old?.layerName }, bytes: core.inputBytes(p.prepared.originalLength).slice() };
   }
 
-  const abi = facts.syslayer!.abi;
-  if (abi === null) return { ...result, outcome: { path, status: 'error', error: 'no NT_SYSLAYER_ABI note: the ABI version is unknown' } };
-  if (facts.syslayer!.refusal) return { ...result, outcome: { path, status: 'error', error: facts.syslayer!.refusal } };
-  const selected = selectLayer(task.catalog, { machine: facts.machine, machineName: facts.machineName, class: facts.class, endian: facts.endian, abi }, task.targetKernel);
-  if (!selected.ok) return { ...result, outcome: { path, status: 'error', error: selected.reason } };
-  const bound = bindLoaded(core, length, selected.layer, task.targetKernel, () => core.loadBytes(bytes));
-  if (!bound.ok) return { ...result, outcome: { path, status: 'error', error: bound.error } };
-  const outcome: FileOutcome = { path, status: bound.sameAsBefore ? 'unchanged' : 'bound', abi: bound.abi, layer: selected.layer.name };
-  return { ...result, outcome, bytes: bound.sameAsBefore ? null : bound.output.slice() };
+  const decision = decide(facts, task.catalog, task.targetKernel);
+  if (decision.action !== 'bind') return { ...result, decision, outcome: decision.action === 'refuse' ? { path, status: 'error', error: decision.reason } : null };
+  const layer = task.catalog[decision.layer]!;
+  const bound = bindLoaded(core, length, layer, task.targetKernel, () => core.loadBytes(bytes));
+  if (!bound.ok) return { ...result, decision, outcome: { path, status: 'error', error: bound.error } };
+  const outcome: FileOutcome = { path, status: bound.sameAsBefore ? 'unchanged' : 'bound', abi: bound.abi, layer: layer.name };
+  return { ...result, decision, outcome, bytes: bound.sameAsBefore ? null : bound.output.slice() };
 }

@@ -1,0 +1,82 @@
+// One run of the pipeline (DESIGN §9): source → catalog → classify → decide → transform (pool) →
+// sink → report. The source and the sink decide how bytes travel: an image read where it is (a
+// directory, one file) and written where it is or to a copy goes file by file, each worker
+// reading and writing its own files; anything with a tar stream on either side goes entry by
+// entry through one pass. Both classify with the same core, decide with the one `decide`, and
+// end in the same report, so a directory and the same image as a tarball report alike.
+import { existsSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import type { KernelOption } from '../catalog/kernel-version.js';
+import { detectInput, type ImageInput } from '../sources/detect.js';
+import { spoolStandardInput } from '../sources/stdin.js';
+import { chooseOutput, STANDARD_STREAM, type ImageOutput } from '../sinks/choose-output.js';
+import type { FileOutcome } from '../transform/file-operations.js';
+import type { Plan } from './plan.js';
+import type { Timers } from '../util/timers.js';
+import type { Progress } from '../util/progress.js';
+
+export type CommandName = 'scan' | 'plan' | 'bind' | 'unbind' | 'verify';
+
+export interface RunRequest {
+  command: CommandName;
+  /** A path, or `-` for standard input. */
+  input: string;
+  /** -o: a path, or `-` for standard output. */
+  output?: string;
+  inPlace?: boolean;
+  kernel: KernelOption;
+  layerDirs: readonly string[];
+  threads?: number;
+  timers: Timers;
+  progress: Progress;
+}
+
+/** What a run did: the plan (its scan, catalog, decisions and programs) and each client's outcome. */
+export interface RunReport {
+  command: CommandName;
+  plan: Plan;
+  /** Bind, unbind and verify: what happened to each client; empty for scan and plan. */
+  outcomes: FileOutcome[];
+  /** Where the image went, when it went to standard output (the report then goes to standard error). */
+  imageOnStandardOutput: boolean;
+}
+
+const writes = (c: CommandName) => c === 'bind' || c === 'unbind';
+
+export async function runPipeline(req: RunRequest): Promise<RunReport> {
+  for (const d of req.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
+  const spool = req.input === STANDARD_STREAM ? await req.timers.time('spool standard input', () => spoolStandardInput()) : null;
+  try {
+    const input = detectInput(spool?.path ?? req.input, req.input);
+    const output = chooseOutput(writes(req.command), input, req.output, req.inPlace === true);
+    const done = await transform(req, input, output);
+    return { command: req.command, ...done, imageOnStandardOutput: output.kind === 'tar' && output.path === STANDARD_STREAM };
+  } finally {
+    spool?.remove();
+  }
+}
+
+/** Picks how the bytes travel, and runs the stages that way. */
+async function transform(req: RunRequest, input: ImageInput, output: ImageOutput): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  const common = { kernel: req.kernel, layerDirs: req.layerDirs, threads: req.threads, timers: req.timers, progress: req.progress };
+  if (input.kind === 'tar' || output.kind === 'tar') {
+    const { runTar } = await import('./rewrite-stream.js');
+    return runTar(input, output, { op: req.command, ...common });
+  }
+  const local = input;
+  switch (req.command) {
+    case 'scan':
+    case 'plan': {
+      const { makePlan } = await import('./plan.js');
+      return { plan: await makePlan(local, { ...common, scanOnly: req.command === 'scan' }), outcomes: [] };
+    }
+    case 'verify':
+      return (await import('./rewrite-directory.js')).verifyImage(local, common);
+    case 'bind':
+    case 'unbind': {
+      if (output.kind !== 'in-place' && output.kind !== 'directory' && output.kind !== 'file') throw new Error(`unexpected output ${output.kind}`);
+      const { bindImage, unbindImage } = await import('./rewrite-directory.js');
+      return (req.command === 'bind' ? bindImage : unbindImage)(local, { ...common, output });
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// The compressions a tar image may come in, told by their magic bytes (never by a file name), and
+// by the name an output is given. Only those marked supported have a codec here; the others are
+// recognised so that a usage error can name them.
+import { createGunzip, createGzip } from 'node:zlib';
+import type { Transform } from 'node:stream';
+
+export type Compression = 'none' | 'gzip';
+
+interface Format {
+  name: string;
+  magic: readonly number[];
+  /** Output names that ask for it. */
+  suffixes: readonly string[];
+  supported: boolean;
+}
+
+export const COMPRESSIONS: readonly (Format & { name: Compression | string })[] = [
+  { name: 'gzip', magic: [0x1f, 0x8b], suffixes: ['.tar.gz', '.tgz'], supported: true },
+  { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], suffixes: ['.tar.zst', '.tar.zstd', '.tzst'], supported: false },
+  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], suffixes: ['.tar.xz', '.txz'], supported: false },
+  { name: 'bzip2', magic: [0x42, 0x5a, 0x68], suffixes: ['.tar.bz2', '.tbz2', '.tbz'], supported: false },
+  { name: 'lz4', magic: [0x04, 0x22, 0x4d, 0x18], suffixes: ['.tar.lz4'], supported: false },
+  { name: 'lzip', magic: [0x4c, 0x5a, 0x49, 0x50], suffixes: ['.tar.lz'], supported: false },
+  { name: 'compress (.Z)', magic: [0x1f, 0x9d], suffixes: ['.tar.Z', '.taZ'], supported: false },
+];
+
+/**
+ * Gzip as written: level 6 (zlib's and GNU gzip's default) and no time stamp or name in the
+ * header (zlib writes neither), so the same input gives the same bytes.
+ */
+export function compressor(c: Compression): Transform | null {
+  return c === 'gzip' ? createGzip({ level: 6 }) : null;
+}
+
+export function decompressor(c: Compression): Transform | null {
+  return c === 'gzip' ? createGunzip() : null;
+}
+
+/** Archive suffixes that are no tar image syslayer writes: an output so named is refused. */
+const OTHER_ARCHIVES = ['.zip', '.7z', '.rar', '.cpio', '.gz', '.zst', '.xz', '.bz2', '.lz4', '.tar.Z'];
+
+export type OutputFormat = { kind: 'tar'; compression: Compression } | { kind: 'refused'; reason: string } | { kind: 'other' };
+
+/** What an output's name asks for: a tar of some compression, something we cannot write, or neither. */
+export function outputFormatOf(name: string): OutputFormat {
+  if (name.endsWith('.tar')) return { kind: 'tar', compression: 'none' };
+  for (const c of COMPRESSIONS) {
+    const suffix = c.suffixes.find((s) => name.endsWith(s));
+    if (suffix === undefined) continue;
+    return c.supported ? { kind: 'tar', compression: c.name as Compression }
+      : { kind: 'refused', reason: `${suffix} asks for a ${c.name}-compressed tar; syslayer writes .tar and .tar.gz (.tgz)` };
+  }
+  const other = OTHER_ARCHIVES.find((s) => name.endsWith(s));
+  if (other) return { kind: 'refused', reason: `syslayer does not write ${other} files; name a directory, a .tar or a .tar.gz (.tgz)` };
+  return { kind: 'other' };
+}
