@@ -223,8 +223,8 @@ export class Core {
    * Scans a file held in JavaScript (a tar entry). Like a file on disk, it is copied into core
    * memory only as far as the scan reads it: its first chunk, then the chunks the core asks for.
    * Most ELF files of an image are not clients, and their code never needs to be there; nor do the
-   * pages of the input area it would fill (the area grows to the largest file, and what is touched
-   * stays resident: a worker held 12 MiB so). `whole`: the file is all loaded, as binding needs.
+   * pages of the input area it would fill (the area grows to the largest file, and a page once
+   * touched stays resident for the worker's life). `whole`: the file is all loaded, as binding needs.
    */
   scanBytes(bytes: Uint8Array): { record: ScanResult; whole: boolean } {
     const size = bytes.length;

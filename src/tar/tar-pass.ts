@@ -128,9 +128,12 @@ interface Held {
   visit: { head: Head; result: Promise<Buffer | null>; group: number } | null;
 }
 
+/** A file's first HEAD bytes (or all of a shorter one), from its slices of the chunks read. */
 function headOf(data: Buffer[]): Buffer {
   if (data.length <= 1 || data[0]!.length >= HEAD) return data[0] ?? Buffer.alloc(0);
-  return Buffer.concat(data).subarray(0, HEAD);
+  const first: Buffer[] = [];
+  for (let n = 0; n < HEAD && first.length < data.length; n += first[first.length - 1]!.length) first.push(data[first.length]!);
+  return Buffer.concat(first).subarray(0, HEAD);
 }
 
 const isZero = (block: Buffer) => {
