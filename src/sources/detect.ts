@@ -45,15 +45,16 @@ function gzipHoldsTar(head: Uint8Array): boolean {
 }
 
 export function detectInput(path: string, name = path): ImageInput {
+  const label = name === '-' ? 'standard input' : name;
   let info;
   try {
     // Synchronously: the thread pool's first use (starting its threads) cost every command ~5 ms.
     info = statSync(path);
   } catch (error) {
-    throw new UsageError(`${name}: cannot open image: ${(error as Error).message}`);
+    throw new UsageError(`${label}: cannot open image: ${(error as Error).message}`);
   }
   if (info.isDirectory()) return { kind: 'directory', path, name };
-  if (!info.isFile()) throw new UsageError(`${name}: not an image: neither a directory nor a regular file`);
+  if (!info.isFile()) throw new UsageError(`${label}: not an image: neither a directory nor a regular file`);
   const head = new Uint8Array(SNIFF);
   const fd = openSync(path, 'r');
   let n: number;
@@ -63,14 +64,14 @@ export function detectInput(path: string, name = path): ImageInput {
     closeSync(fd);
   }
   const bytes = head.subarray(0, n);
-  if (n === 0) throw new UsageError(`${name}: empty file: not an image`);
+  if (n === 0) throw new UsageError(`${label}: empty file: not an image`);
   if (startsElf(bytes, n)) return { kind: 'file', path, name };
   if (isTarHeader(bytes)) return { kind: 'tar', path, name, compression: 'none' };
   for (const c of COMPRESSIONS) {
     if (!c.magic.every((byte, i) => bytes[i] === byte)) continue;
-    if (!c.supported) throw new UsageError(`${name}: ${c.name}-compressed data: syslayer reads plain and gzip tar images only`);
-    if (c.name === 'gzip' && !gzipHoldsTar(bytes)) throw new UsageError(`${name}: gzip-compressed data that is not a tar archive`);
+    if (!c.supported) throw new UsageError(`${label}: ${c.name}-compressed data: syslayer reads plain and gzip tar images only`);
+    if (c.name === 'gzip' && !gzipHoldsTar(bytes)) throw new UsageError(`${label}: gzip-compressed data that is not a tar archive`);
     return { kind: 'tar', path, name, compression: c.name as Compression };
   }
-  throw new UsageError(`${name}: not an image: neither a directory, a tar archive (plain or gzip) nor an ELF file (it starts with ${hex(bytes)})`);
+  throw new UsageError(`${label}: not an image: neither a directory, a tar archive (plain or gzip) nor an ELF file (it starts with ${hex(bytes)})`);
 }
