@@ -86,12 +86,12 @@ find_mirror() {
 command -v mmdebstrap >/dev/null || die "mmdebstrap not installed (apt-get install mmdebstrap)"
 
 MIRROR="${SYSLAYER_DEBIAN_MIRROR:-$(find_mirror "$SUITE")}"
-MIRROR="${MIRROR:-http://deb.debian.org/debian}"
+[[ -n "$MIRROR" ]] || die "no apt source for $SUITE in this machine's configuration: set SYSLAYER_DEBIAN_MIRROR"
 SOURCES=("deb $MIRROR $SUITE main")
 if [[ "$USE_SECURITY" != 0 ]]; then
     SOURCES+=("deb $MIRROR $SUITE-updates main")
     SEC_MIRROR="${SYSLAYER_DEBIAN_SECURITY_MIRROR:-$(find_mirror "$SUITE-security")}"
-    SEC_MIRROR="${SEC_MIRROR:-http://deb.debian.org/debian-security}"
+    [[ -n "$SEC_MIRROR" ]] || die "no apt source for $SUITE-security in this machine's configuration: set SYSLAYER_DEBIAN_SECURITY_MIRROR (or SYSLAYER_ROOTFS_SECURITY=0)"
     SOURCES+=("deb $SEC_MIRROR $SUITE-security main")
 fi
 
