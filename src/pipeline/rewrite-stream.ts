@@ -1,9 +1,9 @@
-// scan, plan, bind and unbind over a tar stream, in every combination with directories: a tarball
-// in or out (.tar, .tar.gz), a directory image packed by GNU tar on the way in, or extracted by it
-// on the way out. ELF entries go to the workers in groups, their bytes moved there and back (and
+// scan, plan, bind, unbind and verify over a tar stream, in every combination with directories: a
+// tarball in or out (plain or gzip, a file or standard input and output), a directory image packed
+// by GNU tar on the way in, or extracted by it on the way out. ELF entries go to the workers in groups, their bytes moved there and back (and
 // new bytes moved here); every other entry, with its headers (PAX records, xattrs, owners by
 // number and name, devices, links), is written back as it came.
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Core } from '../core/core.js';
 import type { ScanOutcome } from '../core/facts.js';
@@ -22,7 +22,6 @@ import { walkDirectory } from '../sources/directory.js';
 import { directorySink, standardOutputSink, tarFileSink, type TarSink } from '../sinks/tar-sink.js';
 import { STANDARD_STREAM, type ImageOutput } from '../sinks/choose-output.js';
 import { ImageTree } from './image-tree.js';
-import { closeSync, openSync } from 'node:fs';
 import { walkTarHeaders } from '../tar/header-walk.js';
 import { entryPath } from '../tar/entry-path.js';
 import { treeEntryOf } from '../tar/tree-entry.js';

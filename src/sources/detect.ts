@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { UsageError } from '../errors.js';
 import { startsElf } from '../core/elf-magic.js';
 import { COMPRESSIONS, type Compression } from '../tar/compression.js';
+import { checksumMatches } from '../tar/tar-header.js';
 
 /** `path` is where the bytes are; `name` is what the user called the image (`-` for standard input). */
 export type ImageInput =
@@ -17,17 +18,12 @@ export type ImageInput =
 /** The bytes looked at: a tar header is 512 bytes, its magic at 257. */
 const SNIFF = 1024;
 
-/** `ustar\0` (POSIX) or `ustar ` (GNU) at offset 257 of the first header. */
+/** `ustar\0` (POSIX) or `ustar ` (GNU) at offset 257 of the first header; a pre-POSIX (v7) header has no magic, and its checksum is what identifies it. */
 function isTarHeader(b: Uint8Array): boolean {
   if (b.length < 512) return false;
-  const magic = Buffer.from(b.subarray(257, 263)).toString('latin1');
-  if (magic === 'ustar\0' || magic === 'ustar ') return true;
-  // A pre-POSIX (v7) header has no magic: its checksum is what identifies it.
-  const stored = Number.parseInt(Buffer.from(b.subarray(148, 156)).toString('latin1').replace(/[\0 ]+$/, '').trim(), 8);
-  if (!Number.isInteger(stored)) return false;
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : b[i]!;
-  return sum === stored && b[0] !== 0;
+  const block = Buffer.from(b.buffer, b.byteOffset, 512);
+  const magic = block.toString('latin1', 257, 263);
+  return magic === 'ustar\0' || magic === 'ustar ' || (block[0] !== 0 && checksumMatches(block));
 }
 
 function hex(bytes: Uint8Array): string {

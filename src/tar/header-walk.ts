@@ -52,8 +52,10 @@
 // walk still reads 71 MB, where reading the whole file fetches all 932 MB from disk when cold.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ImageError } from '../errors.js';
+import { COMPRESSIONS } from './compression.js';
+import { BLOCK, entryType, field, headerName, numberField as readNumber, padded, type TarEntryType } from './tar-header.js';
 
-export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'directory' | 'char' | 'block' | 'fifo' | 'contiguous' | 'other';
+export type { TarEntryType };
 
 /** One stored chunk of a sparse file: `length` bytes of content at `offset`, stored at `archiveOffset`. */
 export interface SparseChunk {
@@ -90,7 +92,6 @@ export class TarFormatError extends ImageError {
   }
 }
 
-const BLOCK = 512;
 /** Longest name, link target or PAX path accepted (Linux's PATH_MAX is 4096). */
 export const MAX_NAME_BYTES = 1 << 20;
 /** Most chunks accepted in one sparse map (each costs an object). */
@@ -366,19 +367,9 @@ function* entries(archive: ArchiveFile): Generator<TarEntry, void, undefined> {
     }
 
     // An entry. Everything needed from the block is taken before any other read moves the window.
-    // "ustar\0" (POSIX); GNU's "ustar  \0" and v7's nothing have no prefix field.
-    const posixMagic = block[257] === 0x75 && block[258] === 0x73 && block[259] === 0x74 && block[260] === 0x61 && block[261] === 0x72 && block[262] === 0;
-    let name: Buffer;
-    const fieldName = block.subarray(0, fieldEnd(block, 0, 100));
-    if (posixMagic) {
-      // star keeps times after a 131-byte prefix and says so with "tar\0" at the end of the block.
-      const prefixLength = block.toString('latin1', 508, 512) === 'tar\0' ? 131 : 155;
-      const prefix = block.subarray(345, fieldEnd(block, 345, prefixLength));
-      name = prefix.length > 0 ? Buffer.concat([prefix, Buffer.from('/'), fieldName]) : Buffer.from(fieldName);
-    } else {
-      name = Buffer.from(fieldName);
-    }
-    const linkField = block.subarray(157, fieldEnd(block, 157, 100));
+    // A copy: the window the block lies in is read again for the next entry.
+    let name: Buffer = Buffer.from(headerName(block));
+    const linkField = field(block, 157, 100);
     let linkname = linkField.length > 0 ? Buffer.from(linkField) : EMPTY;
     const oldSparse = typeflag === 0x53 ? oldGnuSparseHeader(archive, block, pos) : null; // 'S'
     block = EMPTY; // not to be used past here
@@ -424,8 +415,7 @@ function* entries(archive: ArchiveFile): Generator<TarEntry, void, undefined> {
       }
     }
 
-    let type = entryType(typeflag);
-    if ((typeflag === 0x30 || typeflag === 0 || typeflag === 0x37) && name[name.length - 1] === 0x2f) type = 'directory';
+    const type = entryType(typeflag, name);
     if (type !== 'hardlink' && type !== 'symlink') linkname = EMPTY;
     yield new Entry(archive, name, type, typeflag, linkname, size, at, dataOffset, dataSize, sparse);
     pending = null;
@@ -441,40 +431,6 @@ function pick<T>(own: T | null | undefined, global: T | null | undefined): T | u
   return global ?? undefined;
 }
 
-const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
-
-/** The end of a NUL-terminated field: its first NUL, or its last byte + 1. */
-function fieldEnd(block: Buffer, start: number, length: number): number {
-  const nul = block.indexOf(0, start);
-  return nul < 0 || nul > start + length ? start + length : nul;
-}
-
-function entryType(typeflag: number): TarEntryType {
-  switch (typeflag) {
-    case 0:
-    case 0x30:
-    case 0x53: // 'S': GNU sparse, a regular file
-      return 'file';
-    case 0x31:
-      return 'hardlink';
-    case 0x32:
-      return 'symlink';
-    case 0x33:
-      return 'char';
-    case 0x34:
-      return 'block';
-    case 0x35:
-    case 0x44: // 'D': GNU dumpdir, a directory listing its entries
-      return 'directory';
-    case 0x36:
-      return 'fifo';
-    case 0x37:
-      return 'contiguous';
-    default:
-      return 'other';
-  }
-}
-
 /** Bytes shown in a message: printable ASCII as is, the rest as \xNN, so a message stays one line. */
 function show(bytes: Buffer): string {
   let s = '';
@@ -482,29 +438,11 @@ function show(bytes: Buffer): string {
   return `'${s}'`;
 }
 
-/** A number field: octal (leading spaces, then digits, ended by NUL or space), or GNU base-256. */
+/** A number field (tar-header.ts reads it), or a TarFormatError naming the field and its bytes. */
 function numberField(archive: ArchiveFile, block: Buffer, at: number, start: number, length: number, field: string): number {
-  const b0 = block[start]!;
-  if (b0 & 0x80) {
-    // Base-256, big-endian: bit 6 of the first byte is the sign, its low 6 bits the top of the value.
-    if (b0 & 0x40) throw new TarFormatError(archive.name, at, `${field} field is a negative base-256 number`);
-    let value = b0 & 0x3f;
-    for (let i = start + 1; i < start + length; i++) {
-      value = value * 256 + block[i]!;
-      if (value > Number.MAX_SAFE_INTEGER) throw new TarFormatError(archive.name, at, `${field} field ${show(block.subarray(start, start + length))} is a base-256 number over 2^53`);
-    }
-    return value;
-  }
-  let i = start;
-  const end = start + length;
-  while (i < end && block[i] === 0x20) i++;
-  let value = 0;
-  while (i < end && block[i]! >= 0x30 && block[i]! <= 0x37) value = value * 8 + (block[i++]! - 0x30);
-  // Ended by a NUL or a space, or by the end of the field (all 12 bytes digits, as GNU tar accepts).
-  if (i < end && block[i] !== 0 && block[i] !== 0x20) {
-    throw new TarFormatError(archive.name, at, `${field} field ${show(block.subarray(start, start + length))} is not an octal number`);
-  }
-  return value; // an empty field (all NULs) reads as 0, as old tars left some
+  const value = readNumber(block, start, length);
+  if (typeof value === 'number') return value;
+  throw new TarFormatError(archive.name, at, `${field} field ${show(block.subarray(start, start + length))} is ${value}`);
 }
 
 function headerSize(archive: ArchiveFile, block: Buffer, at: number): number {
@@ -534,9 +472,8 @@ function checkHeader(archive: ArchiveFile, block: Buffer, at: number): void {
 
 /** A first header that is no header: say so when the file is compressed. */
 function compressed(archive: ArchiveFile, start: Buffer): void {
-  const magic = (bytes: string) => start.length >= bytes.length && start.toString('latin1', 0, bytes.length) === bytes;
-  const kind = magic('\x1f\x8b') ? 'gzip' : magic('\xfd7zXZ\0') ? 'xz' : magic('\x28\xb5\x2f\xfd') ? 'zstd' : magic('BZh') ? 'bzip2' : null;
-  if (kind) throw new TarFormatError(archive.name, 0, `${kind}-compressed data, not a plain tar file`);
+  const kind = COMPRESSIONS.find((c) => start.length >= c.magic.length && c.magic.every((byte, i) => start[i] === byte));
+  if (kind) throw new TarFormatError(archive.name, 0, `${kind.name}-compressed data, not a plain tar file`);
 }
 
 /** Data of `length` bytes at `start` must lie within the file: checked before anything reads it. */

@@ -5,27 +5,82 @@ export const BLOCK = 512;
 
 export const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
-/** The bytes of field [start, start + length) up to its first NUL. */
-export function field(block: Buffer, start: number, length: number): Buffer {
-  const end = block.indexOf(0, start);
-  return block.subarray(start, end < 0 || end > start + length ? start + length : end);
+/** The end of a NUL-terminated field: its first NUL, or its last byte + 1. */
+export function fieldEnd(block: Buffer, start: number, length: number): number {
+  const nul = block.indexOf(0, start);
+  return nul < 0 || nul > start + length ? start + length : nul;
 }
 
-/** An octal field (digits between optional spaces and NULs) or a GNU base-256 one; NaN when neither. */
-export function numberField(block: Buffer, start: number, length: number): number {
-  if (block[start]! & 0x80) {
-    if (block[start] === 0xff) return Number.NaN; // negative: no size is
-    let n = block[start]! & 0x7f;
-    for (let i = start + 1; i < start + length; i++) n = n * 256 + block[i]!;
-    return Number.isSafeInteger(n) ? n : Number.NaN;
+/** The bytes of field [start, start + length) up to its first NUL. */
+export function field(block: Buffer, start: number, length: number): Buffer {
+  return block.subarray(start, fieldEnd(block, start, length));
+}
+
+/** Why a number field could not be read. */
+export type NumberProblem = 'a negative base-256 number' | 'a base-256 number over 2^53' | 'not an octal number';
+
+/**
+ * A number field: octal (leading spaces, then digits, ended by NUL or space, or filling the
+ * field, as GNU tar accepts; all NULs read as 0, as old tars left some), or GNU base-256
+ * (big-endian; bit 6 of the first byte is the sign, its low 6 bits the top of the value).
+ */
+export function numberField(block: Buffer, start: number, length: number): number | NumberProblem {
+  const b0 = block[start]!;
+  if (b0 & 0x80) {
+    if (b0 & 0x40) return 'a negative base-256 number';
+    let value = b0 & 0x3f;
+    for (let i = start + 1; i < start + length; i++) {
+      value = value * 256 + block[i]!;
+      if (value > Number.MAX_SAFE_INTEGER) return 'a base-256 number over 2^53';
+    }
+    return value;
   }
-  const text = block.toString('latin1', start, start + length).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  return /^[0-7]*$/.test(text) ? (text === '' ? 0 : Number.parseInt(text, 8)) : Number.NaN;
+  let i = start;
+  const end = start + length;
+  while (i < end && block[i] === 0x20) i++;
+  let value = 0;
+  while (i < end && block[i]! >= 0x30 && block[i]! <= 0x37) value = value * 8 + (block[i++]! - 0x30);
+  return i < end && block[i] !== 0 && block[i] !== 0x20 ? 'not an octal number' : value;
+}
+
+export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'directory' | 'char' | 'block' | 'fifo' | 'contiguous' | 'other';
+
+/**
+ * What an entry is, as GNU tar reads it: '0', NUL and '7' with a name ending in '/' are
+ * directories (old and BSD tars wrote them so); 'D' (GNU dumpdir) is a directory; 'S' (GNU's old
+ * sparse format) is a regular file.
+ */
+export function entryType(typeflag: number, name: Buffer): TarEntryType {
+  switch (typeflag) {
+    case 0:
+    case 0x30:
+    case 0x37:
+      if (name[name.length - 1] === 0x2f) return 'directory';
+      return typeflag === 0x37 ? 'contiguous' : 'file';
+    case 0x53:
+      return 'file';
+    case 0x31:
+      return 'hardlink';
+    case 0x32:
+      return 'symlink';
+    case 0x33:
+      return 'char';
+    case 0x34:
+      return 'block';
+    case 0x35:
+    case 0x44:
+      return 'directory';
+    case 0x36:
+      return 'fifo';
+    default:
+      return 'other';
+  }
 }
 
 /** Whether the header's checksum field matches its bytes, as an unsigned or (old tars) a signed sum. */
 export function checksumMatches(block: Buffer): boolean {
   const stored = numberField(block, 148, 8);
+  if (typeof stored !== 'number') return false;
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
@@ -60,7 +115,8 @@ export function headerName(block: Buffer): Buffer {
   const name = field(block, 0, 100);
   const posix = block.toString('latin1', 257, 263) === 'ustar\0';
   if (!posix) return name;
-  const prefix = field(block, 345, 155);
+  // star keeps times after a 131-byte prefix and says so with "tar\0" at the end of the block.
+  const prefix = field(block, 345, block.toString('latin1', 508, 512) === 'tar\0' ? 131 : 155);
   return prefix.length > 0 ? Buffer.concat([prefix, Buffer.from('/'), name]) : name;
 }
 

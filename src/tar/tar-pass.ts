@@ -34,7 +34,7 @@ import { startsElf } from '../core/elf-magic.js';
 import { treeEntryOf } from './tree-entry.js';
 import { decodeName, printable } from '../names/path-bytes.js';
 import { ByteQueue } from '../util/byte-queue.js';
-import { BLOCK, checksumMatches, field, headerName, numberField, padded, paxRecord, parsePax, setSize, type PaxRecord } from './tar-header.js';
+import { BLOCK, checksumMatches, entryType, field, headerName, numberField, padded, paxRecord, parsePax, setSize, type PaxRecord } from './tar-header.js';
 
 /** Regular files up to this size are held in memory (syslayer clients are far smaller). */
 const BUFFERED_FILE = 16 * 1024 * 1024;
@@ -99,8 +99,8 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-const TYPE = { file: 0x30, oldFile: 0, hardlink: 0x31, symlink: 0x32, directory: 0x35, contiguous: 0x37, sparse: 0x53, dumpdir: 0x44,
-  longName: 0x4c, longLink: 0x4b, pax: 0x78, solarisPax: 0x58, paxGlobal: 0x67 } as const;
+/** The type bytes the pass treats apart (the others: entryType in tar-header.ts). */
+const TYPE = { directory: 0x35, sparse: 0x53, longName: 0x4c, longLink: 0x4b, pax: 0x78, solarisPax: 0x58, paxGlobal: 0x67 } as const;
 
 /** An extended header before an entry ('L', 'K', 'x'): its blocks as they came, and what they say. */
 interface Meta {
@@ -303,7 +303,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
       if (!checksumMatches(block)) throw fail(at, at === 0 ? 'not a tar archive (the first header\'s checksum does not match)' : 'checksum does not match: the archive is corrupt');
       const type = block[156]!;
       const stored = numberField(block, 124, 12);
-      if (Number.isNaN(stored)) throw fail(at, `size field '${printable(block.toString('latin1', 124, 136))}' is not a number`);
+      if (typeof stored !== 'number') throw fail(at, `size field '${printable(block.toString('latin1', 124, 136))}' is ${stored}`);
 
       if (type === TYPE.longName || type === TYPE.longLink || type === TYPE.pax || type === TYPE.solarisPax || type === TYPE.paxGlobal) {
         if (stored > MAX_META) throw fail(at, `an extended header of ${stored} bytes (at most ${MAX_META} taken)`);
@@ -348,8 +348,7 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
       const paxSize = pax.get('size');
       const size = paxSize !== undefined && paxSize.length > 0 ? Number(paxSize.toString('latin1')) : stored;
       if (!Number.isSafeInteger(size) || size < 0) throw fail(at, `PAX size '${printable(paxSize!.toString('latin1'))}' is not a number`);
-      const directory = type === TYPE.directory || type === TYPE.dumpdir ||
-        ((type === TYPE.file || type === TYPE.oldFile || type === TYPE.contiguous) && nameBytes[nameBytes.length - 1] === 0x2f);
+      const kind = entryType(type, nameBytes);
       // GNU tar reads no data after a directory's header, whatever its size field says.
       const dataSize = type === TYPE.directory ? 0 : size;
       const head: Head = { meta, header: block, extensions };
@@ -360,16 +359,15 @@ export async function tarPass(o: TarPassOptions): Promise<ImageTree> {
       const path = checked.path;
       const escape = throughSymlink(tree, path);
       if (escape) throw new ImageError(`${o.name}: ${escape}`);
-      const typeName = directory ? 'directory' : type === TYPE.hardlink ? 'hardlink' : type === TYPE.symlink ? 'symlink'
-        : type === TYPE.file || type === TYPE.oldFile || type === TYPE.contiguous || type === TYPE.sparse ? 'file' : 'other';
-      if (typeName === 'hardlink') {
+      if (kind === 'hardlink') {
         const target = entryPath(decodeName(linkBytes));
         if (!target.ok) throw new ImageError(`${o.name}: hardlink '${printable(path)}' points outside the image: ${target.reason}`);
       }
-      if (path !== '') tree.add(path, treeEntryOf(typeName, () => decodeName(linkBytes)));
+      if (path !== '') tree.add(path, treeEntryOf(kind, () => decodeName(linkBytes)));
 
       const headBlocks = [...head.meta.flatMap((m) => [m.header, m.data]), block, ...extensions];
-      const regular = typeName === 'file' && type !== TYPE.sparse;
+      // A sparse file's stored data is not its contents: it goes through as it is.
+      const regular = (kind === 'file' || kind === 'contiguous') && type !== TYPE.sparse;
       const looked = regular && dataSize <= BUFFERED_FILE && (out !== null || !o.mayWant || o.mayWant(path));
       if (!looked) {
         // Not to be looked at: what is held goes first, then this entry streams through.
