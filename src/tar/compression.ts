@@ -48,7 +48,7 @@ export function outputFormatOf(name: string): OutputFormat {
     const suffix = c.suffixes.find((s) => name.endsWith(s));
     if (suffix === undefined) continue;
     return c.supported ? { kind: 'tar', compression: c.name as Compression }
-      : { kind: 'refused', reason: `${suffix} asks for a ${c.name}-compressed tar; syslayer writes .tar and .tar.gz (.tgz)` };
+      : { kind: 'refused', reason: `${suffix} asks for a tar compressed with ${c.name}; syslayer writes .tar and .tar.gz (.tgz)` };
   }
   const other = OTHER_ARCHIVES.find((s) => name.endsWith(s));
   if (other) return { kind: 'refused', reason: `syslayer does not write ${other} files; name a directory, a .tar or a .tar.gz (.tgz)` };
