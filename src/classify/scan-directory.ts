@@ -14,7 +14,7 @@ import { SharedScan } from './shared-scan.js';
 import { Core, compileCore } from '../core/core.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
-import { TEMPORARY_NAME } from '../sinks/file-writers.js';
+import { TEMPORARY_NAME } from '../sinks/temporary-name.js';
 import { decodeName, fsPath } from '../names/path-bytes.js';
 
 export type ElfFileRecord = { path: string; size: number } & ElfFacts & { closure: Closure | null };

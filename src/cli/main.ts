@@ -1,148 +1,93 @@
 // The command line: parses arguments, runs a command, prints, and maps outcomes to exit codes in
 // one place: 0 all well, 1 some files failed (each is named), 2 usage errors.
-import { Command, CommanderError } from 'commander';
 import { RunError, UsageError } from '../errors.js';
 import { parseKernelOption, type KernelOption } from '../catalog/kernel-version.js';
 import type { CommandResult } from '../commands/image-commands.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
+import { HelpWanted, parseCommand, programHelp, type CommandSpec, type OptionSpec } from './arguments.js';
 
 // Each command imports its modules when it runs: `scan` of a directory then loads neither the tar
 // pipeline nor the binder and its catalog. Importing this module took 88 ms with every
-// command imported up front (of a 0.75 s rootfs scan), 32 ms so, most of it commander.
+// command imported up front (of a 0.75 s rootfs scan), 32 ms so, most of it commander, which
+// has since given way to arguments.ts.
 const commands = () => import('../commands/image-commands.js');
 
 export const EXIT_OK = 0;
 export const EXIT_SOME_FAILED = 1;
 export const EXIT_USAGE = 2;
 
+const DESCRIPTION = 'Binds the ELF objects of an OS image to their system-call layers';
+const IMAGE = 'a directory, a tar image (plain or gzip: told by its bytes), one ELF file, or - for standard input';
+
+const json = (description: string): OptionSpec => ({ name: 'json', description });
+const perf: OptionSpec = { name: 'perf', description: 'print the time of each pass on stderr' };
+const REWRITE_OPTIONS: OptionSpec[] = [
+  { name: 'kernel', value: '<version>', description: 'target kernel: a.b[.c], or auto (from the image\'s lib/modules; the default of plan and bind)', parse: parseKernelOption },
+  { name: 'layers', value: '<dir>', description: 'a directory of layer objects, searched recursively (repeatable)', repeatable: true },
+  json('print the report as one JSON document (docs/report-json.md)'),
+  { name: 'report', value: '<file>', description: 'also write the JSON report to a file' },
+  perf,
+  { name: 'threads', value: '<n>', description: 'worker threads (default: one per core)', parse: (v) => parseCount(v, '--threads', 1) },
+];
+const WRITE_OPTIONS: OptionSpec[] = [
+  { name: 'output', short: 'o', value: '<path>', description: 'write the result here: a directory, a .tar or .tar.gz (.tgz), a file for one file, or - for a tar stream on standard output (the report then goes to standard error)' },
+  { name: 'in-place', description: 'rewrite the image itself, file by file' },
+];
+
+const COMMANDS: CommandSpec[] = [
+  {
+    name: 'scan', description: 'report every ELF file of an image and its dependency closure',
+    operands: [{ name: 'image', description: IMAGE }],
+    options: [
+      json('print one JSON document (schema: docs/scan-json.md)'), perf,
+      { name: 'threads', value: '<n>', description: 'threads that read files beside the main thread, 0 for none (default: one per core but one)', parse: (v) => parseCount(v, '--threads', 0) },
+    ],
+  },
+  { name: 'inspect', description: 'show one file in detail', operands: [{ name: 'file', description: 'an ELF file' }], options: [json('print the facts as JSON')] },
+  {
+    name: 'layers', description: 'list the layer catalog: name, machine, ABI range, kernel_min, revision, implemented slots',
+    operands: [{ name: 'dir', description: 'directories (or files) of layer objects', variadic: true }], options: [json('print JSON')],
+  },
+  {
+    name: 'bench', description: 'run the benchmark suite (benchmarks/run.mjs) on your own directory image, beside scanelf, readelf, patchelf and cp -a',
+    operands: [{ name: 'image', description: 'a directory image (never written to)' }], options: [], passOn: 'suite-options',
+  },
+  { name: 'plan', description: 'show what bind would do, writing nothing', operands: [{ name: 'image', description: IMAGE }], options: REWRITE_OPTIONS },
+  { name: 'bind', description: 'write the selected layer into every client', operands: [{ name: 'image', description: IMAGE }], options: [...REWRITE_OPTIONS, ...WRITE_OPTIONS] },
+  { name: 'unbind', description: 'restore every bound client to its original bytes', operands: [{ name: 'image', description: IMAGE }], options: [...REWRITE_OPTIONS, ...WRITE_OPTIONS] },
+  {
+    name: 'verify', description: 're-derive every bound client from its original and check the rule still selects its layer',
+    operands: [{ name: 'image', description: IMAGE }], options: REWRITE_OPTIONS,
+  },
+];
+
+type RewriteFlags = { kernel?: KernelOption; layers: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean };
+
 export async function main(argv: string[]): Promise<number> {
-  let exitCode = EXIT_OK;
-  const program = new Command('syslayer')
-    .description('Binds the ELF objects of an OS image to their system-call layers')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-
-  program
-    .command('scan')
-    .description('report every ELF file of an image and its dependency closure')
-    .argument('<image>', 'a directory, a tar image (plain or gzip: told by its bytes), one ELF file, or - for standard input')
-    .option('--json', 'print one JSON document (schema: docs/scan-json.md)')
-    .option('--perf', 'print the time of each pass on stderr')
-    .option('--threads <n>', 'worker threads (default: one per core; for a directory, one per core but one, as the main thread reads files too, and none on two cores or fewer)', (v) => parsePositive(v, '--threads'))
-    .action(async (image: string, opts: { json?: boolean; perf?: boolean; threads?: number }) => {
-      const timers = new Timers();
-      const progress = await Progress.forTerminal();
-      const result = await (await commands()).scan({ input: image, kernel: { kind: 'none' }, layerDirs: [], threads: opts.threads, timers, progress });
-      progress.stop();
-      const report = result.report.plan.scan;
-      const text = await timers.time('report', async () => opts.json
-        ? `${JSON.stringify((await import('../names/path-bytes.js')).jsonWithNameBytes({ ...(await import('../report/report-header.js')).reportHeader('scan'), image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }), null, 1)}\n`
-        : `${(await import('../report/scan-text.js')).formatScanSummary(report)}\n`);
-      process.stdout.write(text);
-      if (opts.perf) process.stderr.write(`${timers.format()}\n`);
-      exitCode = result.status;
-    });
-
-  program
-    .command('inspect')
-    .description('show one file in detail')
-    .argument('<file>', 'an ELF file')
-    .option('--json', 'print the facts as JSON')
-    .action(async (file: string, opts: { json?: boolean }) => {
-      const [{ inspectFile }, { formatInspect }] = await Promise.all([import('../commands/inspect.js'), import('../report/inspect-text.js')]);
-      const inspection = inspectFile(file);
-      const { size, record, binding } = inspection;
-      process.stdout.write(opts.json ? `${JSON.stringify({ path: file, size, ...record, binding }, null, 1)}\n` : `${formatInspect(file, inspection)}\n`);
-      if (record.status === 'error' || (binding && 'error' in binding)) exitCode = EXIT_SOME_FAILED;
-    });
-
-  const collect = (v: string, all: string[]) => [...all, v];
-  const withRewriteOptions = (c: Command) =>
-    c
-      .option('--kernel <version>', 'target kernel: a.b[.c], or auto (from the image\'s lib/modules; the default of plan and bind)', parseKernelOption)
-      .option('--layers <dir>', 'a directory of layer objects, searched recursively (repeatable)', collect, [] as string[])
-      .option('--json', 'print the report as one JSON document (docs/report-json.md)')
-      .option('--report <file>', 'also write the JSON report to a file')
-      .option('--perf', 'print the time of each pass on stderr')
-      .option('--threads <n>', 'worker threads (default: one per core)', (v) => parsePositive(v, '--threads'));
-
-  type RewriteFlags = { kernel?: KernelOption; layers: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean };
-  /** Prints the report (to standard error when the image went to standard output) and keeps the status. */
-  const finish = async (result: CommandResult, opts: RewriteFlags, timers: Timers) => {
-    const { formatPlan, formatRewrite, reportJson } = await import('../report/rewrite-report.js');
-    const r = result.report;
-    const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command));
-    const text = r.command === 'plan' ? formatPlan(r.plan) : formatRewrite(r);
-    (r.imageOnStandardOutput ? process.stderr : process.stdout).write(opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`);
-    if (opts.report) await (await import('node:fs/promises')).writeFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);
-    if (opts.perf) process.stderr.write(`${timers.format()}\n`);
-    exitCode = result.status;
-  };
-  const request = async (image: string, opts: RewriteFlags, kernel: KernelOption) => ({
-    input: image, output: opts.output, inPlace: opts.inPlace, kernel, layerDirs: opts.layers, threads: opts.threads,
-    timers: new Timers(), progress: await Progress.forTerminal(),
-  });
-  const runCommand = async (name: 'plan' | 'bind' | 'unbind' | 'verify', image: string, opts: RewriteFlags, kernel: KernelOption) => {
-    const r = await request(image, opts, kernel);
-    try {
-      await finish(await (await commands())[name](r), opts, r.timers);
-    } finally {
-      r.progress.stop();
-    }
-  };
-
-  program
-    .command('layers')
-    .description('list the layer catalog: name, machine, ABI range, kernel_min, revision, implemented slots')
-    .argument('<dir...>', 'directories (or files) of layer objects')
-    .option('--json', 'print JSON')
-    .action(async (dirs: string[], opts: { json?: boolean }) => {
-      const [{ existsSync }, { Core, compileCore }, { loadCatalog }, { formatLayers, layerSummary }] = await Promise.all([
-        import('node:fs'), import('../core/core.js'), import('../catalog/catalog.js'), import('../report/rewrite-report.js')]);
-      for (const d of dirs) if (!existsSync(d)) throw new UsageError(`${d}: no such file or directory`);
-      const catalog = loadCatalog(new Core(compileCore()), dirs);
-      process.stdout.write(opts.json ? `${JSON.stringify(catalog.map(layerSummary), null, 1)}\n` : `${formatLayers(catalog)}\n`);
-      if (catalog.some((l) => l.linkErrors.size > 0)) exitCode = EXIT_SOME_FAILED;
-    });
-
-  program
-    .command('bench')
-    .description('run the benchmark suite (benchmarks/run.mjs) on your own directory image, beside scanelf, readelf, patchelf and cp -a')
-    .argument('<image>', 'a directory image (never written to)')
-    .argument('[suite-options...]', 'options of the suite, passed through: --kernel K, --layers DIR, --rounds N, --locations disk,tmpfs, --only G, --no-tar, --out FILE, --no-write')
-    .allowUnknownOption()
-    .action(async (image: string, suiteOptions: string[]) => {
-      exitCode = await (await import('../commands/bench.js')).benchImage(image, suiteOptions);
-    });
-
-  const IMAGE = 'a directory, a tar image (plain or gzip: told by its bytes), one ELF file, or - for standard input';
-  withRewriteOptions(program.command('plan').description('show what bind would do, writing nothing').argument('<image>', IMAGE))
-    .action((image: string, opts: RewriteFlags) => runCommand('plan', image, opts, opts.kernel ?? { kind: 'auto' }));
-
-  for (const command of ['bind', 'unbind'] as const) {
-    withRewriteOptions(program.command(command)
-      .description(command === 'bind' ? 'write the selected layer into every client' : 'restore every bound client to its original bytes')
-      .argument('<image>', IMAGE))
-      .option('-o, --output <path>', 'write the result here: a directory, a .tar or .tar.gz (.tgz), a file for one file, or - for a tar stream on standard output (the report then goes to standard error)')
-      .option('--in-place', 'rewrite the image itself, file by file')
-      .action((image: string, opts: RewriteFlags) => runCommand(command, image, opts, opts.kernel ?? (command === 'bind' ? { kind: 'auto' } : { kind: 'none' })));
-  }
-
-  withRewriteOptions(program.command('verify')
-    .description('re-derive every bound client from its original and check the rule still selects its layer')
-    .argument('<image>', IMAGE))
-    // Without --kernel, each file is checked against the kernel its bind record names.
-    .action((image: string, opts: RewriteFlags) => runCommand('verify', image, opts, opts.kernel ?? { kind: 'recorded' }));
-
+  // --perf shows the start-up before this as lines of its own (util/timers.ts).
+  const entered = performance.now();
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    const [name, ...args] = argv;
+    if (name === undefined) {
+      process.stderr.write(programHelp(DESCRIPTION, COMMANDS));
+      return EXIT_USAGE;
     }
+    if (name === '-h' || name === '--help' || name === 'help') {
+      const about = name === 'help' && args[0] !== undefined ? COMMANDS.find((c) => c.name === args[0]) : undefined;
+      if (name === 'help' && args[0] !== undefined && !about) throw new UsageError(`unknown command '${args[0]}'`);
+      process.stdout.write(about ? (parseCommand(about, ['--help']) as HelpWanted).text : programHelp(DESCRIPTION, COMMANDS));
+      return EXIT_OK;
+    }
+    const spec = COMMANDS.find((c) => c.name === name);
+    if (!spec) throw new UsageError(name.startsWith('-') ? `unknown option '${name}'` : `unknown command '${name}' (syslayer --help lists them)`);
+    const parsed = parseCommand(spec, args);
+    if (parsed instanceof HelpWanted) {
+      process.stdout.write(parsed.text);
+      return EXIT_OK;
+    }
+    return await run(spec.name, parsed.operands, parsed.rest, parsed.options, entered);
+  } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`syslayer: ${error.message}\n`);
       return EXIT_USAGE;
@@ -159,8 +104,76 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function parsePositive(value: string, flag: string): number {
+/** Runs the command the line names; resolves to its exit code. */
+async function run(name: string, operands: string[], rest: string[], options: Record<string, unknown>, entered: number): Promise<number> {
+  switch (name) {
+    case 'scan': {
+      const opts = options as { json?: boolean; perf?: boolean; threads?: number };
+      const timers = new Timers(entered);
+      const progress = await Progress.forTerminal();
+      const { scan } = await timers.time('load command', commands);
+      const result = await scan({ input: operands[0]!, kernel: { kind: 'none' }, layerDirs: [], threads: opts.threads, timers, progress });
+      progress.stop();
+      const report = result.report.plan.scan;
+      const text = await timers.time('report', async () => opts.json
+        ? `${JSON.stringify((await import('../names/path-bytes.js')).jsonWithNameBytes({ ...(await import('../report/report-header.js')).reportHeader('scan'), image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }), null, 1)}\n`
+        : `${(await import('../report/scan-text.js')).formatScanSummary(report)}\n`);
+      process.stdout.write(text);
+      if (opts.perf) process.stderr.write(`${timers.format()}\n`);
+      return result.status;
+    }
+    case 'inspect': {
+      const file = operands[0]!;
+      const [{ inspectFile }, { formatInspect }] = await Promise.all([import('../commands/inspect.js'), import('../report/inspect-text.js')]);
+      const inspection = inspectFile(file);
+      const { size, record, binding } = inspection;
+      process.stdout.write(options.json ? `${JSON.stringify({ path: file, size, ...record, binding }, null, 1)}\n` : `${formatInspect(file, inspection)}\n`);
+      return record.status === 'error' || (binding && 'error' in binding) ? EXIT_SOME_FAILED : EXIT_OK;
+    }
+    case 'layers': {
+      const [{ existsSync }, { Core, compileCore }, { loadCatalog }, { formatLayers, layerSummary }] = await Promise.all([
+        import('node:fs'), import('../core/core.js'), import('../catalog/catalog.js'), import('../report/rewrite-report.js')]);
+      for (const d of operands) if (!existsSync(d)) throw new UsageError(`${d}: no such file or directory`);
+      const catalog = loadCatalog(new Core(compileCore()), operands);
+      process.stdout.write(options.json ? `${JSON.stringify(catalog.map(layerSummary), null, 1)}\n` : `${formatLayers(catalog)}\n`);
+      return catalog.some((l) => l.linkErrors.size > 0) ? EXIT_SOME_FAILED : EXIT_OK;
+    }
+    case 'bench':
+      return (await import('../commands/bench.js')).benchImage(operands[0]!, rest);
+    default: {
+      const command = name as 'plan' | 'bind' | 'unbind' | 'verify';
+      const opts = options as RewriteFlags;
+      // Without --kernel, verify checks each file against the kernel its bind record names.
+      const kernel = opts.kernel ?? (command === 'plan' || command === 'bind' ? { kind: 'auto' } : command === 'verify' ? { kind: 'recorded' } : { kind: 'none' });
+      const timers = new Timers(entered);
+      const progress = await Progress.forTerminal();
+      try {
+        const run = (await timers.time('load command', commands))[command];
+        const result = await run({ input: operands[0]!, output: opts.output, inPlace: opts.inPlace, kernel, layerDirs: opts.layers, threads: opts.threads, timers, progress });
+        await finish(result, opts, timers);
+        return result.status;
+      } finally {
+        progress.stop();
+      }
+    }
+  }
+}
+
+/** Prints the report (to standard error when the image went to standard output). */
+async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers): Promise<void> {
+  const { formatPlan, formatRewrite, reportJson } = await import('../report/rewrite-report.js');
+  const r = result.report;
+  const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command));
+  const text = r.command === 'plan' ? formatPlan(r.plan) : formatRewrite(r);
+  (r.imageOnStandardOutput ? process.stderr : process.stdout).write(opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`);
+  if (opts.report) await (await import('node:fs/promises')).writeFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);
+  if (opts.perf) process.stderr.write(`${timers.format()}\n`);
+}
+
+function parseCount(value: string, flag: string, least: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} wants a positive integer, not '${value}'`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < least) {
+    throw new UsageError(`${flag} wants ${least === 0 ? 'a whole number' : 'a positive integer'}, not '${value}'`);
+  }
   return n;
 }

@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { KernelOption } from '../catalog/kernel-version.js';
 import { detectInput, type ImageInput } from '../sources/detect.js';
-import { spoolStandardInput } from '../sources/stdin.js';
 import { chooseOutput, STANDARD_STREAM, type ImageOutput } from '../sinks/choose-output.js';
 import type { FileOutcome } from '../transform/file-operations.js';
 import type { Plan } from './plan.js';
@@ -45,7 +44,8 @@ const writes = (c: CommandName) => c === 'bind' || c === 'unbind';
 
 export async function runPipeline(req: RunRequest): Promise<RunReport> {
   for (const d of req.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
-  const spool = req.input === STANDARD_STREAM ? await req.timers.time('spool standard input', () => spoolStandardInput()) : null;
+  const spool = req.input === STANDARD_STREAM
+    ? await req.timers.time('spool standard input', async () => (await import('../sources/stdin.js')).spoolStandardInput()) : null;
   try {
     const input = detectInput(spool?.path ?? req.input, req.input);
     const output = chooseOutput(writes(req.command), input, req.output, req.inPlace === true);
@@ -67,7 +67,7 @@ async function transform(req: RunRequest, input: ImageInput, output: ImageOutput
   switch (req.command) {
     case 'scan':
     case 'plan': {
-      const { makePlan } = await import('./plan.js');
+      const { makePlan } = await req.timers.time('load scan', () => import('./plan.js'));
       return { plan: await makePlan(local, { ...common, scanOnly: req.command === 'scan' }), outcomes: [] };
     }
     case 'verify':

@@ -17,12 +17,6 @@ import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { RunError } from '../errors.js';
 import { fsPath, nulSeparated } from '../names/path-bytes.js';
 
-/**
- * Temporary names: `.<name>.syslayer-<pid>-<n|link|journal|stage>`; a later run removes leftovers
- * (a `stage` directory with everything in it).
- */
-export const TEMPORARY_NAME = /^\..+\.syslayer-\d+-(\d+|link|journal|stage)$/;
-
 /** Files per `cp`: far below the argument-length limit, far above the cost of a process. */
 const FILES_PER_CP = 1000;
 

@@ -3,10 +3,9 @@
 // Anything else is a usage error that names what was seen, so a format we cannot read is never
 // taken for "one other file" and passed with exit 0.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { UsageError } from '../errors.js';
 import { startsElf } from '../core/elf-magic.js';
-import { COMPRESSIONS, type Compression } from '../tar/compression.js';
+import { COMPRESSIONS, zlib, type Compression } from '../tar/compression.js';
 import { checksumMatches } from '../tar/tar-header.js';
 
 /** `path` is where the bytes are; `name` is what the user called the image (`-` for standard input). */
@@ -33,7 +32,7 @@ function hex(bytes: Uint8Array): string {
 /** Whether the first bytes of a gzip stream decompress to a tar header. */
 function gzipHoldsTar(head: Uint8Array): boolean {
   try {
-    const start = gunzipSync(head, { finishFlush: 2 /* Z_SYNC_FLUSH: a prefix is enough */ });
+    const start = zlib().gunzipSync(head, { finishFlush: 2 /* Z_SYNC_FLUSH: a prefix is enough */ });
     return start.length < 512 || isTarHeader(start);
   } catch {
     return true; // too short a prefix to tell: the tar reader will say what is wrong

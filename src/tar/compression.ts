@@ -1,8 +1,13 @@
 // The compressions a tar image may come in, told by their magic bytes (never by a file name), and
 // by the name an output is given. Only those marked supported have a codec here; the others are
 // recognised so that a usage error can name them.
-import { createGunzip, createGzip } from 'node:zlib';
+//
+// zlib is loaded when a codec is first wanted: most commands never want one, and loading it cost
+// every command ~3 ms.
+import { createRequire } from 'node:module';
 import type { Transform } from 'node:stream';
+
+export const zlib = (): typeof import('node:zlib') => createRequire(import.meta.url)('node:zlib');
 
 export type Compression = 'none' | 'gzip';
 
@@ -29,11 +34,11 @@ export const COMPRESSIONS: readonly (Format & { name: Compression | string })[] 
  * header (zlib writes neither), so the same input gives the same bytes.
  */
 export function compressor(c: Compression): Transform | null {
-  return c === 'gzip' ? createGzip({ level: 6 }) : null;
+  return c === 'gzip' ? zlib().createGzip({ level: 6 }) : null;
 }
 
 export function decompressor(c: Compression): Transform | null {
-  return c === 'gzip' ? createGunzip() : null;
+  return c === 'gzip' ? zlib().createGunzip() : null;
 }
 
 /** Archive suffixes that are no tar image syslayer writes: an output so named is refused. */
