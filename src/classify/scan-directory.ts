@@ -62,9 +62,9 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
         // An in-place rewrite stages its files in a directory of the image root: not the image's.
         const slash = dir.indexOf('/');
         const staged = isTemporary(slash < 0 ? dir : dir.slice(0, slash));
-        for (const path of dirs) if (isTemporary(baseName(path))) leftovers.push(path);
+        for (const path of dirs) if (isTemporaryPath(path)) leftovers.push(path);
         for (const path of files) {
-          if (isTemporary(baseName(path))) leftovers.push(path);
+          if (isTemporaryPath(path)) leftovers.push(path);
           else if (!staged) {
             batch.push(path);
             if (batch.length === BATCH_FILES) {
@@ -118,7 +118,11 @@ async function scanPool(threads: number | undefined): Promise<WorkerPool | null>
 
 /** Temporary names all start with a dot: most names need no regular expression. */
 const isTemporary = (name: string) => name.charCodeAt(0) === 0x2e && TEMPORARY_NAME.test(name);
-const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+/** isTemporary of a path's last name, with the name cut out only when it starts with a dot. */
+const isTemporaryPath = (path: string) => {
+  const at = path.lastIndexOf('/') + 1;
+  return path.charCodeAt(at) === 0x2e && TEMPORARY_NAME.test(path.slice(at));
+};
 
 /**
  * The report of a scanned image: each ELF file's facts with its closure, and the counts.

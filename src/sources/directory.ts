@@ -9,7 +9,7 @@
 // bytes, and decoded losslessly. Every other directory costs one search of its names for U+FFFD.
 import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { ImageTree, joinPath, type TreeEntry } from '../pipeline/image-tree.js';
+import { ImageTree, type TreeEntry } from '../pipeline/image-tree.js';
 import { decodeName, fsPath } from '../names/path-bytes.js';
 
 export function walkDirectory(root: string): ImageTree {
@@ -42,12 +42,15 @@ const OTHER: TreeEntry = Object.freeze({ kind: 'other' });
  */
 export function* walkDirectories(root: string, tree = directoryTree(root)): Generator<Listing, ImageTree> {
   const pending: string[] = [''];
+  // The directory's path joined to the root once, and each name to it: no join() per entry.
+  const base = join(root, '.');
+  const rootPrefix = base === '.' ? '' : base.endsWith('/') ? base : `${base}/`;
   while (pending.length > 0) {
     const dir = pending.pop()!;
     let entries: Dirent<string | Buffer>[];
     let names: string[] | null = null; // when the names are not entries[i].name
     try {
-      const path = fsPath(dir === '' ? root : join(root, dir));
+      const path = fsPath(dir === '' ? root : rootPrefix + dir);
       const listed = readdirSync(path, { withFileTypes: true });
       entries = listed;
       if (lossy(listed)) {
@@ -60,20 +63,39 @@ export function* walkDirectories(root: string, tree = directoryTree(root)): Gene
       continue;
     }
     const listing: Listing = { dir, files: [], dirs: [] };
+    const added: string[] = [];
+    const kinds: TreeEntry[] = [];
+    const prefix = dir === '' ? '' : `${dir}/`;
     for (let i = 0; i < entries.length; i++) {
       const dirent = entries[i]!;
       const name = names === null ? (dirent.name as string) : names[i]!;
-      try {
+      let kind: TreeEntry;
+      if (dirent.isFile()) {
+        kind = FILE;
+        listing.files.push(prefix + name);
+      } else if (dirent.isDirectory()) {
+        kind = DIR;
+        listing.dirs.push(prefix + name);
+      } else if (dirent.isSymbolicLink()) {
+        kind = { kind: 'symlink' };
+      } else if (isTyped(dirent)) {
+        kind = OTHER;
+      } else {
         // Some file systems do not store entry types in directories; only then is lstat needed.
-        const type = isTyped(dirent) ? dirent : lstatSync(fsPath(join(root, joinPath(dir, name))));
-        if (type.isFile()) listing.files.push(tree.addIn(dir, name, FILE));
-        else if (type.isDirectory()) listing.dirs.push(tree.addIn(dir, name, DIR));
-        else if (type.isSymbolicLink()) tree.addIn(dir, name, { kind: 'symlink' });
-        else tree.addIn(dir, name, OTHER);
-      } catch (error) {
-        tree.unreadable.push({ path: joinPath(dir, name), error: (error as Error).message });
+        try {
+          const type = lstatSync(fsPath(rootPrefix + prefix + name));
+          kind = type.isFile() ? FILE : type.isDirectory() ? DIR : type.isSymbolicLink() ? { kind: 'symlink' } : OTHER;
+          if (kind === FILE) listing.files.push(prefix + name);
+          else if (kind === DIR) listing.dirs.push(prefix + name);
+        } catch (error) {
+          tree.unreadable.push({ path: prefix + name, error: (error as Error).message });
+          continue;
+        }
       }
+      added.push(name);
+      kinds.push(kind);
     }
+    tree.addListing(dir, added, kinds);
     for (const d of listing.dirs) pending.push(d);
     yield listing;
   }
