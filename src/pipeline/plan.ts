@@ -1,7 +1,7 @@
 // `syslayer plan`: what `bind` would do, without writing anything. Scans the image (or one file),
 // loads the catalog (linking each layer once per ABI), and selects a layer for every client.
 import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Core, compileCore } from '../core/core.js';
 import type { ImageInput } from '../sources/detect.js';
 import { UsageError } from '../errors.js';
@@ -11,6 +11,7 @@ import { decide, isClient, type Decision } from './decide.js';
 import { formatKernelVersion, type KernelOption } from '../catalog/kernel-version.js';
 import { kernelFromImage } from '../catalog/kernel-from-image.js';
 import { scanImage, type ElfFileRecord, type ScanReport } from '../classify/scan-directory.js';
+import { singleFileScan } from '../classify/scan-file.js';
 import type { WorkerPool } from '../pool/pool.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
@@ -18,8 +19,6 @@ import type { Progress } from '../util/progress.js';
 export interface PlanOptions {
   kernel: KernelOption;
   layerDirs: readonly string[];
-  /** scan: classify only, no catalog (the plan then has no clients decided for a kernel). */
-  scanOnly?: boolean;
   threads?: number;
   pool?: WorkerPool;
   timers?: Timers;
@@ -56,19 +55,6 @@ export interface Plan {
   scan: ScanReport;
 }
 
-export function singleFileScan(path: string, core: Core): ScanReport {
-  const { size, record } = core.scanFile(path);
-  const name = basename(path);
-  const files = record.status === 'elf' ? [{ path: name, size, ...record.facts, closure: null } as ElfFileRecord]
-    : record.status === 'error' ? [{ path: name, size, error: record.error, errorOffset: record.errorOffset }] : [];
-  return {
-    image: path,
-    files,
-    counts: { files: 1, elf: record.status === 'elf' ? 1 : 0, other: record.status === 'not-elf' ? 1 : 0, errors: record.status === 'error' ? 1 : 0, directories: 0, symlinks: 0, special: 0 },
-    ldSoConf: [],
-  };
-}
-
 /** The plan of a directory image or one file, read where it is. */
 export async function makePlan(input: ImageInput & { kind: 'directory' | 'file' }, options: PlanOptions): Promise<Plan> {
   const image = input.path;
@@ -81,9 +67,9 @@ export async function makePlan(input: ImageInput & { kind: 'directory' | 'file' 
 
   const { kernel, kernelText } = resolveKernel(options.kernel, image, single ? null : scan.tree ?? new ImageTree());
 
-  const dirs = options.scanOnly ? [] : [...options.layerDirs];
+  const dirs = [...options.layerDirs];
   const own = join(image, 'usr/lib/syslayer/layers');
-  if (!single && !options.scanOnly && existsSync(own)) dirs.push(own);
+  if (!single && existsSync(own)) dirs.push(own);
   const catalog = dirs.length > 0 ? loadCatalog(core(), dirs) : [];
 
   return planFor({ image, root, single, kernel, kernelText, catalog, scan });

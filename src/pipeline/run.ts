@@ -65,10 +65,13 @@ async function transform(req: RunRequest, input: ImageInput, output: ImageOutput
   }
   const local = input;
   switch (req.command) {
-    case 'scan':
+    case 'scan': {
+      const { scanPlan } = await req.timers.time('load scan', () => import('./scan-plan.js'));
+      return { plan: await scanPlan(local, common), outcomes: [] };
+    }
     case 'plan': {
-      const { makePlan } = await req.timers.time('load scan', () => import('./plan.js'));
-      return { plan: await makePlan(local, { ...common, scanOnly: req.command === 'scan' }), outcomes: [] };
+      const { makePlan } = await req.timers.time('load plan', () => import('./plan.js'));
+      return { plan: await makePlan(local, common), outcomes: [] };
     }
     case 'verify':
       return (await import('./rewrite-directory.js')).verifyImage(local, common);
