@@ -1,11 +1,12 @@
 // `syslayer scan` agrees with GNU readelf, field by field, on real Debian binaries of seven
-// architectures (the committed corpus) and on a sample of this machine's own binaries.
+// architectures (the committed corpus) and on a sample of this machine's own binaries; and it
+// reports the same whether reader threads take part or not.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, lstatSync, copyFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, lstatSync, copyFileSync, mkdirSync, writeFileSync, cpSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readelf } from './oracle/readelf.mjs';
-import { scanJson, type ScanJsonFile } from './helpers/cli.js';
+import { scanJson, syslayer, type ScanJsonFile } from './helpers/cli.js';
 import { CORPUS_DIR, corpusFiles } from './corpus.js';
 import { DF_TABLE, DF_1_TABLE } from '../src/elf/generated/elf.js';
 
@@ -67,5 +68,45 @@ describe('scan agrees with readelf', () => {
     expect(copied).toBeGreaterThan(50);
     expect(elf.length).toBeGreaterThan(20);
     for (const file of elf) expectAgreement(image, file);
+  });
+});
+
+// Reader threads (src/classify/reader-threads.ts) read beside the main thread: on request, and
+// on their own once a walk has found 16,384 files. Whichever thread reads a file, the report is
+// the one the main thread alone makes, byte for byte; the readelf agreement above holds for it.
+describe('scan reports alike whichever threads read the files', () => {
+  it('with reader threads asked for, on the corpus', () => {
+    const alone = syslayer('scan', '--json', '--threads', '0', CORPUS_DIR);
+    expect(alone.status, alone.stderr).toBe(0);
+    for (const threads of ['1', '2']) {
+      const shared = syslayer('scan', '--json', '--threads', threads, CORPUS_DIR);
+      expect(shared.status, shared.stderr).toBe(0);
+      expect(shared.stdout, `--threads ${threads}`).toBe(alone.stdout);
+    }
+  });
+
+  it('with the readers a large tree starts on its own', () => {
+    const image = mkdtempSync(join(tmpdir(), 'syslayer-large-'));
+    // 17,000 small files in 170 directories, then the corpus's ELF files after them in the walk's
+    // order of discovery (a directory of its own), so that readers are running when they are read.
+    for (let d = 0; d < 170; d++) {
+      const dir = join(image, 'data', `d${d}`);
+      mkdirSync(dir, { recursive: true });
+      for (let f = 0; f < 100; f++) writeFileSync(join(dir, `f${f}`), `${d}/${f}\n`);
+    }
+    cpSync(CORPUS_DIR, join(image, 'corpus'), { recursive: true });
+    try {
+      const alone = syslayer('scan', '--json', '--threads', '0', image);
+      expect(alone.status, alone.stderr).toBe(0);
+      const report = JSON.parse(alone.stdout) as { counts: { files: number; elf: number } };
+      expect(report.counts.files).toBeGreaterThan(16_384);
+      expect(report.counts.elf).toBeGreaterThan(20);
+      const shared = syslayer('scan', '--json', '--perf', image);
+      expect(shared.status, shared.stderr).toBe(0);
+      if (availableParallelism() > 1) expect(shared.stderr).toMatch(/start readers/);
+      expect(shared.stdout).toBe(alone.stdout);
+    } finally {
+      rmSync(image, { recursive: true, force: true });
+    }
   });
 });

@@ -12,6 +12,7 @@ import type { WorkerPool } from '../pool/pool.js';
 import { BATCH_FILES } from '../pool/batches.js';
 import { SharedScan } from './shared-scan.js';
 import { Core, compileCore } from '../core/core.js';
+import type { ReaderThreads } from './reader-threads.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 import { TEMPORARY_NAME } from '../sinks/temporary-name.js';
@@ -41,24 +42,52 @@ export interface ScanOptions {
   pool?: WorkerPool;
 }
 
+/**
+ * Files a scan walks to before it decides on reader threads of its own. A thread is ready ~50 ms
+ * after it is made, and then takes files the main thread would read: too late to pay for itself in
+ * a rootfs (10,312 files, 150 ms of walking and reading: it took as long or longer), in time for
+ * four copies (41,248 files, 500 ms). The walk runs ahead without reading until it has found this
+ * many, 30-40 ms into a large tree: a smaller one is then walked whole and read by the main thread.
+ */
+const READERS_AFTER = 16_384;
+
 export async function scanImage(image: string, options: ScanOptions = {}): Promise<ScanReport> {
   const timers = options.timers ?? new Timers();
   const progress = options.progress ?? Progress.silent();
 
-  // Workers, if any, start (load modules, instantiate the core) while the main thread walks the
-  // tree; the files go to them, or to the main thread, in batches as the walk finds them.
-  const pool = options.pool ?? await scanPool(options.threads);
+  // The files go to the pool's workers, to reader threads of the scan's own, or to the main
+  // thread, in batches as the walk finds them. The workers start (load modules, instantiate the
+  // core) while the main thread walks the tree.
+  const module = options.pool?.module ?? timers.timeSync('compile core', () => compileCore());
   const tree = directoryTree(image);
   // Temporary files a killed rewrite left behind are not part of the image: the next rewrite removes them.
   const leftovers: string[] = [];
-  const core = new Core(pool?.module ?? compileCore());
-  const reading = new SharedScan(pool, core, image, (done, found) => progress.update(`reading ${done}/${found} files`));
+  const core = new Core(module);
+  const reading = new SharedScan(options.pool ?? null, core, image, (done, found) => progress.update(`reading ${done}/${found} files`));
+  const readers = options.pool ? 0 : options.threads ?? availableParallelism() - 1;
+  let own: ReaderThreads | null = null;
+  const startReaders = async () => {
+    const { ReaderThreads } = await import('./reader-threads.js');
+    const threads = new ReaderThreads(module, readers);
+    reading.join(threads);
+    return threads;
+  };
+  // Asked for by number, they start at once; else once the walk shows the tree is large.
+  let deciding = readers > 0 && options.threads === undefined;
+  if (readers > 0 && !deciding) own = await timers.time('start readers', startReaders);
   progress.update('walking the tree');
   try {
     await timers.time('walk and read', async () => {
       let batch: string[] = [];
       let yielded = performance.now();
-      for (const { dir, files, dirs } of walkDirectories(image, tree)) {
+      let walkMs = 0;
+      const walk = walkDirectories(image, tree);
+      for (;;) {
+        const started = performance.now();
+        const step = walk.next();
+        walkMs += performance.now() - started;
+        if (step.done) break;
+        const { dir, files, dirs } = step.value;
         // An in-place rewrite stages its files in a directory of the image root: not the image's.
         const slash = dir.indexOf('/');
         const staged = isTemporary(slash < 0 ? dir : dir.slice(0, slash));
@@ -73,23 +102,30 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
             }
           }
         }
+        if (deciding) {
+          if (reading.filesFound < READERS_AFTER) continue;
+          deciding = false;
+          own = await timers.time('start readers', startReaders);
+        }
         reading.helpIfBehind();
-        // Let the pool hear that workers are ready or done, and hand them the next batches.
-        if (performance.now() - yielded > 1) {
+        // Let the other threads' answers in, and hand them the next batches.
+        if (reading.shared && performance.now() - yielded > 1) {
           await new Promise<void>((resolve) => setImmediate(resolve));
           yielded = performance.now();
         }
       }
       if (batch.length > 0) reading.add(batch);
+      timers.record('walk', walkMs);
       await reading.finish();
       timers.record('read in main thread', reading.mainThreadMs);
+      if (reading.shared) timers.record('wait for threads', reading.waitMs);
     });
   } catch (error) {
-    if (!options.pool) await pool?.close();
+    await own?.close();
     throw error;
   }
-  // The workers wind down while the closures are resolved (stopping them took 20 ms).
-  const closing = options.pool ? null : pool?.close();
+  // The readers wind down while the closures are resolved.
+  const closing = own?.close();
   try {
     progress.update('resolving dependency closures');
     const ldSoConf = await readLdSoConf(tree, imageReader(image));
@@ -99,21 +135,6 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   } finally {
     await closing;
   }
-}
-
-/**
- * The workers of a scan of its own: `threads`, or by default one for each core but one, as the
- * main thread reads files too, and none on two cores or fewer. There a worker, starting (120 ms
- * until its first task) while the main thread walks, does not pay for itself: a rootfs took
- * 0.50 s without workers, 0.57 s with one, 0.65 s with two; a client image 0.78 s without, 0.88 s
- * with one. Without workers, piscina is not even loaded (25 ms).
- */
-async function scanPool(threads: number | undefined): Promise<WorkerPool | null> {
-  const cores = availableParallelism();
-  const workers = threads ?? (cores > 2 ? cores - 1 : 0);
-  if (workers === 0) return null;
-  const { WorkerPool } = await import('../pool/pool.js');
-  return new WorkerPool(workers);
 }
 
 /** Temporary names all start with a dot: most names need no regular expression. */
