@@ -45,9 +45,11 @@ export interface ScanOptions {
 /**
  * Files a scan walks to before it decides on reader threads of its own. A thread is ready ~50 ms
  * after it is made, and then takes files the main thread would read: too late to pay for itself in
- * a rootfs (10,312 files, 150 ms of walking and reading: it took as long or longer), in time for
- * four copies (41,248 files, 500 ms). The walk runs ahead without reading until it has found this
- * many, 30-40 ms into a large tree: a smaller one is then walked whole and read by the main thread.
+ * a rootfs (10,312 files, 150 ms of walking and reading: with one from the start it took as long
+ * or longer, on the 2-core machine of the benchmarks), in time for four copies (41,248 files,
+ * 500 ms). The walk runs ahead without reading until it has found this many, about a third of the
+ * way through four copies; a smaller tree is walked whole, then read by the main thread. Measured
+ * on two cores only: with more, a smaller tree may pay for its readers too.
  */
 const READERS_AFTER = 16_384;
 
