@@ -72,13 +72,17 @@ function searchFlags(o: LinkOptions): string[] {
   return [...flags, ...(o.ldflags ?? []), ...(o.needs ?? []).map((n) => join(build, n))];
 }
 
-/** Builds a shared library into the build directory as `out` (default: its SONAME). */
-function lib(soname: string, o: LinkOptions & { out?: string } = {}): string {
+/**
+ * Builds a shared library into the build directory as `out` (default: its SONAME); `interp`: with
+ * the loader as its PT_INTERP, so that ld.so can trace it as a program.
+ */
+function lib(soname: string, o: LinkOptions & { out?: string; interp?: boolean } = {}): string {
   const out = o.out ?? soname;
   const file = join(build, out);
   mkdirSync(dirname(file), { recursive: true });
   const fn = `fn_${out.replace(/[^A-Za-z0-9]/g, '_')}`;
-  run('gcc', ['-shared', '-fPIC', '-O', `-DLIBFN=${fn}`, '-o', file, join(FIXTURES, 'lib.c'), `-Wl,-soname,${soname}`, ...searchFlags(o)]);
+  const interp = o.interp ? [`-DINTERP="${LOADER}"`] : [];
+  run('gcc', ['-shared', '-fPIC', '-O', `-DLIBFN=${fn}`, ...interp, '-o', file, join(FIXTURES, 'lib.c'), `-Wl,-soname,${soname}`, ...searchFlags(o)]);
   return out;
 }
 
@@ -281,6 +285,26 @@ function buildImage(): void {
     missing: ['libsys.so'],
   });
 
+  // 10. Objects that need the same names (and have the same SONAME) load alike wherever they are,
+  //     and the scan resolves their closure once (closure/resolve.ts, templates): prog_cyc and
+  //     prog_cyc_copy are copies of a library with an interpreter (SONAME libcyca.so.1) that needs
+  //     libcycb.so, whose RUNPATH /usr/bin finds libcyca.so, a link to prog_cyc. prog_cyc comes
+  //     first, and its own closure loads it: the copy's, made from the same template, loads
+  //     prog_cyc as ld.so does. (prog_cyc itself is not compared: ld.so loads it a second time
+  //     as libcyca.so, where the scan takes it for the object already loaded.)
+  lib('libcyca.so', { out: 'stub/libcyca.so' }); // only to link libcycb.so against
+  lib('libcycb.so', { needs: ['stub/libcyca.so'], runpath: '/usr/bin' });
+  install('libcycb.so', `${multiarch}/libcycb.so`);
+  lib('libcyca.so.1', { out: 'cyc/libcyca.so', needs: ['libcycb.so'], interp: true });
+  install('cyc/libcyca.so', 'usr/bin/prog_cyc');
+  install('cyc/libcyca.so', 'usr/bin/prog_cyc_copy');
+  link('usr/bin/libcyca.so', 'prog_cyc');
+  SCENARIOS.push({
+    program: 'prog_cyc_copy',
+    why: 'a copy of an object that its own closure loads, with the same needs, loads the original',
+    loads: { 'libcycb.so': `${multiarch}/libcycb.so`, 'libcyca.so': 'usr/bin/prog_cyc' },
+  });
+
   // The loader reads etc/ld.so.cache, not ld.so.conf: make it with the host's ldconfig, rooted
   // at the image (-r), without touching the image's links (-X).
   const ldconfig = ['/sbin/ldconfig', '/usr/sbin/ldconfig'].find((p) => existsSync(p));
@@ -393,9 +417,20 @@ describe('scan closure agrees with glibc ld.so in a chroot of the image', () => 
     expect(loaderPath).toBe(`usr/lib/${TRIPLET}/ld-linux-x86-64.so.2`);
   });
 
+  // Where the scan knowingly differs from ld.so: an object its own closure finds again by path is
+  // taken for the one loaded (ld.so maps the file a second time). The template its copy shares
+  // holds it; its own closure, made apart for that reason, must not.
+  it('usr/bin/prog_cyc: the object its closure finds again is not listed (ld.so loads it twice)', () => {
+    const closure = files.get('usr/bin/prog_cyc')?.closure as Closure | null | undefined;
+    expect(closure?.resolved.map((e) => `${e.name} => ${e.path}`)).toEqual([
+      `libcycb.so => usr/lib/${TRIPLET}/libcycb.so`, `libc.so.6 => usr/lib/${TRIPLET}/libc.so.6`, `ld-linux-x86-64.so.2 => ${loaderPath}`,
+    ]);
+  });
+
   // One test per program, so that one disagreement does not hide the others.
   const programs = [
     'prog_runpath', 'prog_rpath', 'prog_conf', 'prog_missing', 'prog_link', 'prog_shadow', 'prog_dst', 'prog_alias', 'prog_nodeflib',
+    'prog_cyc_copy',
   ];
   for (const program of programs) {
     it(`usr/bin/${program}`, () => {
