@@ -43,15 +43,26 @@ export interface ScanOptions {
 }
 
 /**
- * Files a scan walks to before it decides on reader threads of its own. A thread is ready ~50 ms
- * after it is made, and then takes files the main thread would read: too late to pay for itself in
- * a rootfs (10,312 files, 150 ms of walking and reading: with one from the start it took as long
- * or longer, on the 2-core machine of the benchmarks), in time for four copies (41,248 files,
- * 500 ms). The walk runs ahead without reading until it has found this many, about a third of the
- * way through four copies; a smaller tree is walked whole, then read by the main thread. Measured
- * on two cores only: with more, a smaller tree may pay for its readers too.
+ * Files a scan walks to before it decides on reader threads of its own, on a machine of more than
+ * two cores. A thread is ready ~50 ms after it is made, and then takes files the main thread would
+ * read: too late to pay for itself in a rootfs (10,312 files, 150 ms of walking and reading), in
+ * time for four copies (41,248 files, 500 ms). The walk runs ahead without reading until it has
+ * found this many, about a third of the way through four copies; a smaller tree is walked whole,
+ * then read by the main thread.
+ *
+ * On two cores there are none by default. The benchmark machine (2 cores, shared) seldom has the
+ * second core free: with one reader, four rootfs copies took 870-907 ms against 691 ms without
+ * (medians of five, same run), each thread reading at half the rate one thread alone does, and a
+ * rootfs 555 against 520 ms; C threads opening and reading the same files showed no speedup either
+ * at such times (1.7x when the machine was idle). More cores: not measured here.
  */
 const READERS_AFTER = 16_384;
+
+/** Reader threads a scan of its own starts when not told how many. */
+function defaultReaders(): number {
+  const cores = availableParallelism();
+  return cores > 2 ? cores - 1 : 0;
+}
 
 export async function scanImage(image: string, options: ScanOptions = {}): Promise<ScanReport> {
   const timers = options.timers ?? new Timers();
@@ -66,7 +77,7 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   const leftovers: string[] = [];
   const core = new Core(module);
   const reading = new SharedScan(options.pool ?? null, core, image, (done, found) => progress.update(`reading ${done}/${found} files`));
-  const readers = options.pool ? 0 : options.threads ?? availableParallelism() - 1;
+  const readers = options.pool ? 0 : options.threads ?? defaultReaders();
   let own: ReaderThreads | null = null;
   const startReaders = async () => {
     const { ReaderThreads } = await import('./reader-threads.js');

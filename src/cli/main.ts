@@ -41,7 +41,7 @@ const COMMANDS: CommandSpec[] = [
     operands: [{ name: 'image', description: IMAGE }],
     options: [
       json('print one JSON document (schema: docs/scan-json.md)'), perf,
-      { name: 'threads', value: '<n>', description: 'threads that read files beside the main thread, 0 for none (default: one per core but one, once the walk has found 16,384 files)', parse: (v) => parseCount(v, '--threads', 0) },
+      { name: 'threads', value: '<n>', description: 'threads that read files beside the main thread, 0 for none (default: none on two cores or fewer; else one per core but one, once the walk has found 16,384 files)', parse: (v) => parseCount(v, '--threads', 0) },
     ],
   },
   { name: 'inspect', description: 'show one file in detail', operands: [{ name: 'file', description: 'an ELF file' }], options: [json('print the facts as JSON')] },
