@@ -60,7 +60,7 @@ export async function runPipeline(req: RunRequest): Promise<RunReport> {
 async function transform(req: RunRequest, input: ImageInput, output: ImageOutput): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
   const common = { kernel: req.kernel, layerDirs: req.layerDirs, threads: req.threads, timers: req.timers, progress: req.progress };
   if (input.kind === 'tar' || output.kind === 'tar') {
-    const { runTar } = await import('./rewrite-stream.js');
+    const { runTar } = await req.timers.time('load tar pipeline', () => import('./rewrite-stream.js'));
     return runTar(input, output, { op: req.command, ...common });
   }
   const local = input;
@@ -74,11 +74,11 @@ async function transform(req: RunRequest, input: ImageInput, output: ImageOutput
       return { plan: await makePlan(local, common), outcomes: [] };
     }
     case 'verify':
-      return (await import('./rewrite-directory.js')).verifyImage(local, common);
+      return (await req.timers.time('load rewrite', () => import('./rewrite-directory.js'))).verifyImage(local, common);
     case 'bind':
     case 'unbind': {
       if (output.kind !== 'in-place' && output.kind !== 'directory' && output.kind !== 'file') throw new Error(`unexpected output ${output.kind}`);
-      const { bindImage, unbindImage } = await import('./rewrite-directory.js');
+      const { bindImage, unbindImage } = await req.timers.time('load rewrite', () => import('./rewrite-directory.js'));
       return (req.command === 'bind' ? bindImage : unbindImage)(local, { ...common, output });
     }
   }
