@@ -14,7 +14,7 @@ import { SharedScan } from './shared-scan.js';
 import { Core, compileCore } from '../core/core.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
-import { TEMPORARY_NAME } from '../sinks/file-writers.js';
+import { isTemporaryName } from '../sinks/file-writers.js';
 import { decodeName, fsPath } from '../names/path-bytes.js';
 
 export type ElfFileRecord = { path: string; size: number } & ElfFacts & { closure: Closure | null };
@@ -58,19 +58,12 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
     await timers.time('walk and read', async () => {
       let batch: string[] = [];
       let yielded = performance.now();
-      for (const { dir, files, dirs } of walkDirectories(image, tree)) {
-        // An in-place rewrite stages its files in a directory of the image root: not the image's.
-        const slash = dir.indexOf('/');
-        const staged = isTemporary(slash < 0 ? dir : dir.slice(0, slash));
-        for (const path of dirs) if (isTemporary(baseName(path))) leftovers.push(path);
+      for (const files of imageFiles(image, tree, leftovers)) {
         for (const path of files) {
-          if (isTemporary(baseName(path))) leftovers.push(path);
-          else if (!staged) {
-            batch.push(path);
-            if (batch.length === BATCH_FILES) {
-              reading.add(batch);
-              batch = [];
-            }
+          batch.push(path);
+          if (batch.length === BATCH_FILES) {
+            reading.add(batch);
+            batch = [];
           }
         }
         reading.helpIfBehind();
@@ -116,9 +109,27 @@ async function scanPool(threads: number | undefined): Promise<WorkerPool | null>
   return new WorkerPool(workers);
 }
 
-/** Temporary names all start with a dot: most names need no regular expression. */
-const isTemporary = (name: string) => name.charCodeAt(0) === 0x2e && TEMPORARY_NAME.test(name);
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+/**
+ * The walk of a directory image into `tree`, one directory at a time: yields the regular files of
+ * each that belong to the image. Temporary files and directories an interrupted rewrite left
+ * (`.name.syslayer-PID-N`, a staging directory) go to `leftovers` instead: the next rewrite removes them.
+ */
+export function* imageFiles(image: string, tree: ImageTree, leftovers: string[]): Generator<string[]> {
+  for (const { dir, files, dirs } of walkDirectories(image, tree)) {
+    // An in-place rewrite stages its files in a directory of the image root: not the image's.
+    const slash = dir.indexOf('/');
+    if (isTemporaryName(slash < 0 ? dir : dir.slice(0, slash))) continue;
+    for (const path of dirs) if (isTemporaryName(baseName(path))) leftovers.push(path);
+    const kept: string[] = [];
+    for (const path of files) {
+      if (isTemporaryName(baseName(path))) leftovers.push(path);
+      else kept.push(path);
+    }
+    yield kept;
+  }
+}
 
 /**
  * The report of a scanned image: each ELF file's facts with its closure, and the counts.

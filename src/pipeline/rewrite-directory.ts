@@ -32,7 +32,7 @@ export interface RewriteOptions {
 
 
 /** A client to rewrite: its path in the image and, for bind, the index of its layer. */
-interface Job {
+export interface Job {
   path: string;
   layer: number;
 }
@@ -46,7 +46,7 @@ async function finish(target: OutputTarget, single: boolean, outcomes: FileOutco
   else target.commit();
 }
 
-async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool) => Promise<T>): Promise<T> {
+export async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool) => Promise<T>): Promise<T> {
   const pool = new WorkerPool(threads);
   try {
     return await work(pool);
@@ -56,7 +56,7 @@ async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool)
 }
 
 /** Hardlinked names share one inode, which is rewritten once: the first name of each inode leads. */
-function groupByInode(root: string, jobs: Job[]): Map<string, string[]> {
+export function groupByInode(root: string, jobs: Job[]): Map<string, string[]> {
   const groups = new Map<string, string[]>();
   const leaderOf = new Map<string, string>();
   for (const job of jobs) {
@@ -90,7 +90,7 @@ function followHardlinks(root: string, relinkAliases: boolean, groups: Map<strin
   return all;
 }
 
-const wasWritten = (o: FileOutcome) => o.status === 'bound' || o.status === 'unbound';
+export const wasWritten = (o: FileOutcome) => o.status === 'bound' || o.status === 'unbound';
 
 /**
  * In place, the names of a hardlinked client are replaced one after the other, so a kill between
@@ -175,7 +175,7 @@ async function rewriteClients(input: LocalInput, o: RewriteOptions, choose: Choo
 }
 
 /** What an interrupted run left: the hardlink groups its journal names are joined again first. */
-function removeLeftovers(root: string, leftovers: readonly string[]): void {
+export function removeLeftovers(root: string, leftovers: readonly string[]): void {
   healFromJournals(root, leftovers);
   for (const leftover of leftovers) rmSync(fsPath(join(root, leftover)), { recursive: true, force: true });
 }
@@ -204,7 +204,7 @@ async function inChunks(jobs: Job[], work: (jobs: Job[]) => Promise<FileOutcome[
  * in a few `cp` processes, and only then is each renamed over its old name. The directories whose
  * entries that changes are noted first, so their times can be put back.
  */
-async function rewriteInPlace(root: string, groups: Map<string, string[]>, jobs: Job[], work: (to: Destination, jobs: Job[]) => Promise<FileOutcome[]>, timers: Timers): Promise<FileOutcome[]> {
+export async function rewriteInPlace(root: string, groups: Map<string, string[]>, jobs: Job[], work: (to: Destination, jobs: Job[]) => Promise<FileOutcome[]>, timers: Timers): Promise<FileOutcome[]> {
   // Every name's directory (hardlinked names are relinked), and the root: the staging directory
   // and the hardlink journal are made there.
   const capsule = captureDirectories(root, new Set(['', ...[...groups.values()].flat().map(dirName)]));

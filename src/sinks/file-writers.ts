@@ -23,6 +23,9 @@ import { fsPath, nulSeparated } from '../names/path-bytes.js';
  */
 export const TEMPORARY_NAME = /^\..+\.syslayer-\d+-(\d+|link|journal|stage)$/;
 
+/** Whether a file name is a temporary one. They all start with a dot: most need no regular expression. */
+export const isTemporaryName = (name: string) => name.charCodeAt(0) === 0x2e && TEMPORARY_NAME.test(name);
+
 /** Files per `cp`: far below the argument-length limit, far above the cost of a process. */
 const FILES_PER_CP = 1000;
 
@@ -31,6 +34,32 @@ const CP_ATTRIBUTES = ['--attributes-only', '--preserve=all'];
 export function writeAll(fd: number, bytes: Uint8Array): void {
   let at = 0;
   while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+}
+
+const PAGE = 4096;
+const ZERO_PAGE = Buffer.alloc(PAGE);
+
+/**
+ * Writes `bytes` to the new, empty file `fd`, leaving whole pages of zeros as holes: a bound
+ * client's reservation is mostly zeros past its layer (12 of the 35 KiB of a small client), and
+ * a page not written costs the file system nothing, where writing it cost as much as any other
+ * (tmpfs here: ~10 us a page). The contents read back the same.
+ */
+export function writeNewFile(fd: number, bytes: Uint8Array): void {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  let start = 0; // the first byte not written yet
+  for (let page = 0; page + PAGE <= view.length; page += PAGE) {
+    if (!view.subarray(page, page + PAGE).equals(ZERO_PAGE)) continue;
+    if (page > start) writeAllAt(fd, view, start, page);
+    start = page + PAGE;
+  }
+  if (start < view.length) writeAllAt(fd, view, start, view.length);
+  else if (start > 0) ftruncateSync(fd, view.length); // ends in a hole
+}
+
+function writeAllAt(fd: number, bytes: Uint8Array, from: number, to: number): void {
+  let at = from;
+  while (at < to) at += writeSync(fd, bytes, at, to - at, at);
 }
 
 export function rewriteFile(path: string, bytes: Uint8Array): void {
@@ -52,20 +81,50 @@ export function copyFileAttributes(from: string, to: string): void {
   if (r.status !== 0) throw new RunError(`cannot copy file attributes: ${r.stderr.trim() || r.error?.message || `xargs exited with ${r.status}`}`);
 }
 
+/**
+ * `cp` with `args`, run by xargs on names given as they come (`add`), a thousand per `cp`: one
+ * process for a whole run, where one per batch cost the main thread ~8 ms each to start
+ * (40 batches of 10,000 clients: 0.3 s). `finish` says when every name has its attributes.
+ */
+export class StreamingCopy {
+  private readonly child;
+  private readonly closed: Promise<void>;
+
+  constructor(args: readonly string[], cwd: string) {
+    const child = (this.child = spawn('xargs', XARGS_CP(args), { cwd, stdio: ['pipe', 'ignore', 'pipe'] }));
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    this.closed = new Promise<void>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new RunError(`cannot copy file attributes: ${stderr.trim() || `xargs cp exited with ${code}`}`))));
+    });
+    this.closed.catch(() => {}); // awaited by finish()
+    // An early exit of xargs shows as its status; the EPIPE it may leave on our write is not the news.
+    child.stdin.on('error', () => {});
+  }
+
+  add(names: readonly string[]): void {
+    if (names.length > 0) this.child.stdin.write(nulSeparated(names));
+  }
+
+  finish(): Promise<void> {
+    this.child.stdin.end();
+    return this.closed;
+  }
+
+  /** Stops the copying (after a failure elsewhere). */
+  async stop(): Promise<void> {
+    this.child.kill();
+    await this.closed.catch(() => {});
+  }
+}
+
 /** Runs `cp` with `args` and then `names` in `cwd`, as many `cp` as xargs makes of them. */
 async function cpInBatches(args: readonly string[], names: readonly string[], cwd: string): Promise<void> {
   if (names.length === 0) return;
-  const child = spawn('xargs', XARGS_CP(args), { cwd, stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const closed = new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new RunError(`cannot copy file attributes: ${stderr.trim() || `xargs cp exited with ${code}`}`))));
-  });
-  // An early exit of xargs shows as its status; the EPIPE it may leave on our write is not the news.
-  child.stdin.on('error', () => {});
-  child.stdin.end(nulSeparated(names));
-  await closed;
+  const copy = new StreamingCopy(args, cwd);
+  copy.add(names);
+  await copy.finish();
 }
 
 /**
@@ -74,5 +133,12 @@ async function cpInBatches(args: readonly string[], names: readonly string[], cw
  * clients in 1,024 directories). Asynchronous, so that it overlaps the workers' next files.
  */
 export function copyAttributes(from: string, to: string, paths: readonly string[]): Promise<void> {
-  return cpInBatches(['--no-dereference', '--parents', '-t', to], paths, from);
+  return cpInBatches(ATTRIBUTES_UNDER(to), paths, from);
 }
+
+/** copyAttributes for names given as they come: `add` each, then await `finish`. */
+export function streamingAttributeCopy(from: string, to: string): StreamingCopy {
+  return new StreamingCopy(ATTRIBUTES_UNDER(to), from);
+}
+
+const ATTRIBUTES_UNDER = (to: string) => ['--no-dereference', '--parents', '-t', to];

@@ -1,6 +1,6 @@
 // Binding, unbinding and verifying one client file with a core instance: what a worker does for
 // each file of a batch. The core does the byte work; this orchestrates and hashes.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Core, LinkedImage } from '../core/core.js';
 import type { PreparedClient } from '../core/bind-record.js';
@@ -37,7 +37,10 @@ export type FileOutcome =
   | { path: string; status: 'bound' | 'unchanged' | 'unbound' | 'not-bound' | 'verified'; abi?: number; layer?: string }
   | { path: string; status: 'error'; error: string };
 
-const sha256 = (...parts: Uint8Array[]) => {
+// crypto.hash, one call for one buffer: making a Hash object cost ~15 us, as much as hashing a
+// small client.
+const sha256 = (...parts: Uint8Array[]): Buffer => {
+  if (parts.length === 1) return hash('sha256', parts[0]!, 'buffer');
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest();
@@ -116,15 +119,21 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
 /** Binds `entry.file` and writes the result to `to` (nothing when it is bound that way already). */
 export function bindFile(core: Core, entry: BindPlanEntry, to: Destination): FileOutcome {
   try {
-    const length = core.loadFile(entry.file);
-    const r = bindLoaded(core, length, entry.layer, entry.targetKernel, () => core.loadFile(entry.file));
-    if (!r.ok) return { path: entry.path, status: 'error', error: r.error };
-    if (r.sameAsBefore) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
-    write(to, entry.path, r.output);
-    return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name };
+    return bindLoadedFile(core, core.loadFile(entry.file), entry, to);
   } catch (error) {
-    return { path: entry.path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };
+    return cannotRewrite(entry.path, error);
   }
+}
+
+export const cannotRewrite = (path: string, error: unknown): FileOutcome => ({ path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` });
+
+/** bindFile for the file `entry.file`, already loaded whole into the core (`length` bytes). Throws for I/O errors. */
+export function bindLoadedFile(core: Core, length: number, entry: BindPlanEntry, to: Destination): FileOutcome {
+  const r = bindLoaded(core, length, entry.layer, entry.targetKernel, () => core.loadFile(entry.file));
+  if (!r.ok) return { path: entry.path, status: 'error', error: r.error };
+  if (r.sameAsBefore) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
+  write(to, entry.path, r.output);
+  return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name };
 }
 
 export function unbindFile(core: Core, file: string, path: string, to: Destination): FileOutcome {
