@@ -75,8 +75,9 @@ async function transform(req: RunRequest, input: ImageInput, output: ImageOutput
     case 'bind':
     case 'unbind': {
       if (output.kind !== 'in-place' && output.kind !== 'directory' && output.kind !== 'file') throw new Error(`unexpected output ${output.kind}`);
-      if (req.command === 'bind' && output.kind === 'in-place' && local.kind === 'directory') {
-        return (await import('./bind-in-one-pass.js')).bindInPlaceInOnePass({ ...local, kind: 'directory' }, { ...common, output });
+      if (req.command === 'bind') {
+        const { bindInOnePass, takesOnePass } = await import('./bind-in-one-pass.js');
+        if (takesOnePass(local, output)) return bindInOnePass(local, { ...common, output });
       }
       const { bindImage, unbindImage } = await import('./rewrite-directory.js');
       return (req.command === 'bind' ? bindImage : unbindImage)(local, { ...common, output });

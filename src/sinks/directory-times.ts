@@ -18,18 +18,30 @@ function tar(args: string[], input: Uint8Array | string, what: string): Buffer {
   return r.stdout;
 }
 
-/** The metadata of `dirs` (relative to `root`, '' for the root itself), as a tar archive. */
-export function captureDirectories(root: string, dirs: Iterable<string>): Buffer {
+/**
+ * Every attribute a directory has besides its times: a copy's directories are made from the
+ * capsule (see copy-out.ts), and extended attributes and ACLs are then theirs too.
+ */
+const ALL_ATTRIBUTES = ['--xattrs', '--xattrs-include=*', '--acls'];
+
+/**
+ * The metadata of `dirs` (relative to `root`, '' for the root itself), as a tar archive; `all`:
+ * with their extended attributes and ACLs, for making the directories elsewhere.
+ */
+export function captureDirectories(root: string, dirs: Iterable<string>, all = false): Buffer {
   // The names as bytes. `--null` implies `--verbatim-files-from`: no backslash unquoted, no
   // leading '-' taken for an option.
   const list = nulSeparated([...dirs].map((d) => (d === '' ? '.' : d)));
-  return tar([...ENTRIES_ONLY, '-C', root, '--null', '-T', '-', '-cf', '-'], list, 'note the directory times');
+  return tar([...ENTRIES_ONLY, ...(all ? ALL_ATTRIBUTES : []), '-C', root, '--null', '-T', '-', '-cf', '-'], list, 'note the directory times');
 }
 
-/** Puts back the mtimes (and modes and owners, unchanged anyway) that `captureDirectories` noted. */
-export function restoreDirectories(root: string, capsule: Buffer): void {
+/**
+ * Puts back the mtimes (and modes and owners, unchanged anyway) that `captureDirectories` noted,
+ * under `root`, making the directories that are not there; `all` as there.
+ */
+export function restoreDirectories(root: string, capsule: Buffer, all = false): void {
   // Only root may give owners away (and tar refuses --same-owner otherwise): the owners are
   // unchanged anyway, tar is only asked to keep them.
   const owners = process.getuid?.() === 0 ? ['--same-owner'] : ['--no-same-owner'];
-  tar([...ENTRIES_ONLY, ...owners, '--same-permissions', '-C', root, '-xf', '-'], capsule, 'restore the directory times');
+  tar([...ENTRIES_ONLY, ...(all ? ALL_ATTRIBUTES : []), ...owners, '--same-permissions', '-C', root, '-xf', '-'], capsule, 'restore the directory times');
 }

@@ -9,7 +9,7 @@
 // 3.4-4.0 s instead of 2.6 s on this ext4.
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { copyAttributes, copyFileAttributes, writeAll, writeNewFile } from './file-writers.js';
+import { copyAttributes, copyFileAttributes, writeAll } from './file-writers.js';
 import { fsPath } from '../names/path-bytes.js';
 
 export function stagingDirectory(root: string): string {
@@ -22,27 +22,6 @@ export function makeStage(root: string): string {
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage);
   return stage;
-}
-
-/**
- * Writes the new contents of the image's file `path` into the stage (a worker does this). Its
- * directory is made when the first file in it is: asking first cost a system call per file.
- */
-export function writeStagedFile(stage: string, path: string, bytes: Uint8Array): void {
-  const file = fsPath(join(stage, path));
-  let fd: number;
-  try {
-    fd = openSync(file, 'wx', 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    mkdirSync(fsPath(dirname(join(stage, path))), { recursive: true });
-    fd = openSync(file, 'wx', 0o600);
-  }
-  try {
-    writeNewFile(fd, bytes);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Gives the staged files of `paths` their old files' attributes and renames them into place. */

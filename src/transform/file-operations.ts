@@ -6,21 +6,21 @@ import type { Core, LinkedImage } from '../core/core.js';
 import type { PreparedClient } from '../core/bind-record.js';
 import type { Layer } from '../catalog/catalog.js';
 import { selectLayer } from '../catalog/select.js';
-import { rewriteFile } from '../sinks/file-writers.js';
-import { writeStagedFile } from '../sinks/staging.js';
+import { rewriteFile, writeNewFileAt } from '../sinks/file-writers.js';
 
 /**
- * Where a worker writes a result, at the file's own relative path under `root`: 'stage' makes a
- * new file in a staging directory (in place: the main thread copies attributes and renames it
- * over the old name), 'rewrite' overwrites the file of a private copy (-o).
+ * Where a worker writes a result, at the file's own relative path under `root`: 'create' makes a
+ * new file there (in place: in the stage, later renamed over the old name; -o: in the new copy),
+ * whose attributes the main thread copies from the old one; 'rewrite' overwrites the file of a
+ * private copy made by `cp -a`.
  */
 export interface Destination {
   root: string;
-  how: 'stage' | 'rewrite';
+  how: 'create' | 'rewrite';
 }
 
 function write(to: Destination, path: string, bytes: Uint8Array): void {
-  if (to.how === 'stage') writeStagedFile(to.root, path, bytes);
+  if (to.how === 'create') writeNewFileAt(to.root, path, bytes);
   else rewriteFile(join(to.root, path), bytes);
 }
 
@@ -39,6 +39,9 @@ export type FileOutcome =
 
 // crypto.hash, one call for one buffer: making a Hash object cost ~15 us, as much as hashing a
 // small client.
+/** Whether the outcome's file got new contents. */
+export const wasWritten = (o: FileOutcome) => o.status === 'bound' || o.status === 'unbound';
+
 const sha256 = (...parts: Uint8Array[]): Buffer => {
   if (parts.length === 1) return hash('sha256', parts[0]!, 'buffer');
   const h = createHash('sha256');

@@ -17,6 +17,11 @@ export interface FilePassTask {
   to: Destination;
   catalog: readonly Layer[];
   targetKernel: number;
+  /**
+   * A copy (-o) needs every file this pass does not write, to copy it as it is, and must know
+   * every hardlinked one; in place, files not written stay where they are.
+   */
+  listPlain: boolean;
 }
 
 export interface FilePassResult {
@@ -28,14 +33,17 @@ export interface FilePassResult {
   /** What binding did to each client decided `bind` here. */
   outcomes: FileOutcome[];
   /**
-   * Clients decided `bind` that have other names (hardlinks): left alone here, for the caller to
-   * rewrite once per inode with all its names.
+   * Files with other names (hardlinks), left alone here for the caller, which writes each inode
+   * once for all its names: clients decided `bind` (with their layer) and, with `listPlain`, any
+   * other file (layer null).
    */
-  linked: { path: string; layer: number }[];
+  linked: { path: string; layer: number | null }[];
+  /** With `listPlain`: the files this pass did not write, to be copied as they are. */
+  plain: string[];
 }
 
 export function passFiles(core: Core, task: FilePassTask): FilePassResult {
-  const result: FilePassResult = { scanned: [], other: 0, decisions: [], outcomes: [], linked: [] };
+  const result: FilePassResult = { scanned: [], other: 0, decisions: [], outcomes: [], linked: [], plain: [] };
   // join(root, path) for the walk's normalized paths, without normalizing each again.
   const base = join(task.root, '.');
   const prefix = base === '.' ? '' : base.endsWith('/') ? base : `${base}/`;
@@ -44,28 +52,33 @@ export function passFiles(core: Core, task: FilePassTask): FilePassResult {
     try {
       fd = openSync(fsPath(prefix + path), 'r');
       const { size, record } = core.scanOpenFile(fd);
+      let layer: number | null = null;
       if (record.status === 'not-elf') {
         result.other++;
-        continue;
-      }
-      if (record.status === 'error') {
+      } else if (record.status === 'error') {
         result.scanned.push({ path, kind: 'error', size: size!, error: record.error, errorOffset: record.errorOffset });
-        continue;
+      } else {
+        result.scanned.push({ path, kind: 'elf', size: size!, facts: record.facts });
+        const decision = decide(record.facts, task.catalog, task.targetKernel);
+        if (decision.action === 'bind' || decision.action === 'refuse') result.decisions.push([path, decision]);
+        if (decision.action === 'bind') layer = decision.layer;
       }
-      result.scanned.push({ path, kind: 'elf', size: size!, facts: record.facts });
-      const decision = decide(record.facts, task.catalog, task.targetKernel);
-      if (decision.action === 'pass' || decision.action === 'keep') continue;
-      result.decisions.push([path, decision]);
-      if (decision.action !== 'bind') continue;
+      if (layer === null && !task.listPlain) continue;
       if (fstatSync(fd).nlink > 1) {
-        result.linked.push({ path, layer: decision.layer });
-        continue;
+        result.linked.push({ path, layer });
+      } else if (layer === null) {
+        result.plain.push(path);
+      } else {
+        const outcome = bindHere(core, fd, size!, path, prefix + path, task, layer);
+        result.outcomes.push(outcome);
+        if (task.listPlain && outcome.status !== 'bound') result.plain.push(path);
       }
-      result.outcomes.push(bindHere(core, fd, size!, path, prefix + path, task, decision.layer));
     } catch (error) {
       // I/O failures (permissions, a file removed during the walk) are per-file outcomes too.
       result.scanned.push({ path, kind: 'error', size: 0, error: (error as NodeJS.ErrnoException).code
         ? `cannot read: ${(error as Error).message}` : `internal error: ${(error as Error).message}` });
+      // A copy then tries it too, and says what it could not copy.
+      if (task.listPlain) result.plain.push(path);
     } finally {
       if (fd >= 0) closeSync(fd);
     }
