@@ -1,22 +1,22 @@
 // The copy sink of the one pass (`bind -o DIR` of a directory image): the new directory is built
-// beside its final name and renamed into place at the end (work-beside.ts). Its directories are
-// made first, all at once, from a tar capsule of the input's (modes, owners, extended attributes,
-// ACLs); each file the pass does not write goes, as its batch ends, to `cp -a` run by xargs two at
-// a time; bound files are written there by the workers and given their old attributes by one
-// `cp --attributes-only` stream; hardlinked files are copied or bound once and linked; last, the
-// capsule is extracted again, which puts back the directories' times.
+// beside its final name and renamed into place at the end (work-beside.ts). Each file the pass
+// does not write goes, as its batch ends, to `cp -a --parents` run by xargs two at a time; bound
+// files are written there by the workers and given their old attributes by one `cp
+// --attributes-only` stream; hardlinked files are copied or bound once and linked; last, every
+// directory gets the input's attributes (made if empty) through tar (directory-times.ts), which
+// puts back their times too, after the files changed them.
 //
 // Before this, `cp -a` copied the whole image in one process while the plan read it, and the
 // clients were then written a second time: 3.7 s for the clients image on tmpfs, where `cp -a`
 // alone took 1.9 s.
 import { linkSync, mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { followHardlinks, groupByInode, healFromJournals } from './rewrite-directory.js';
 import type { ImageTree } from './image-tree.js';
 import type { PassSink } from './pass-sink.js';
 import { wasWritten } from '../transform/file-operations.js';
 import { StreamingCopy, isTemporaryName, streamingAttributeCopy } from '../sinks/file-writers.js';
-import { captureDirectories, restoreDirectories } from '../sinks/directory-times.js';
+import { copyDirectories } from '../sinks/directory-times.js';
 import { commitWork, workBeside } from '../sinks/work-beside.js';
 import { fsPath } from '../names/path-bytes.js';
 import type { Timers } from '../util/timers.js';
@@ -28,9 +28,7 @@ export function copySink(image: string, tree: ImageTree, leftovers: readonly str
   const final = resolve(output);
   const work = workBeside(final);
   const kept = keptEntries(tree);
-  const directories = captureDirectories(image, kept.directories, true);
   mkdirSync(work);
-  restoreDirectories(work, directories, true);
   const copy = new StreamingCopy(['-a', '--reflink=auto', '--parents', '-t', work], image, `copy ${image} to ${work}`, COPIES_AT_ONCE);
   copy.add(kept.others);
   const attributes = streamingAttributeCopy(image, work);
@@ -61,11 +59,13 @@ export function copySink(image: string, tree: ImageTree, leftovers: readonly str
         await meanwhile();
         await done;
         for (const [leader, ...aliases] of groups.values()) {
-          for (const alias of aliases) linkSync(fsPath(join(work, leader!)), fsPath(join(work, alias)));
+          for (const alias of aliases) linkInto(work, leader!, alias);
         }
         // Names an interrupted in-place rewrite of the input left on different inodes are one again.
         healFromJournals(work, leftovers, image);
-        restoreDirectories(work, directories, true);
+        // Deepest first: extracting a directory that is not there yet (an empty one) changes its
+        // parent, whose own entry then comes later and sets its times last.
+        await copyDirectories(image, work, [...kept.directories].reverse());
         commitWork(work, final);
         return followHardlinks(work, false, groups, bound);
       } catch (error) {
@@ -75,6 +75,18 @@ export function copySink(image: string, tree: ImageTree, leftovers: readonly str
     },
     abandon,
   };
+}
+
+/** Links `alias` to `leader` under `root`, making its directory if nothing was copied there yet. */
+function linkInto(root: string, leader: string, alias: string): void {
+  const target = fsPath(join(root, alias));
+  try {
+    linkSync(fsPath(join(root, leader)), target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(fsPath(dirname(join(root, alias))), { recursive: true });
+    linkSync(fsPath(join(root, leader)), target);
+  }
 }
 
 /**
