@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { RunError } from '../errors.js';
 import { nulSeparated } from '../names/path-bytes.js';
 import { TAR_ENV } from '../tar/gnu-tar.js';
+import { orphanSafe } from './file-writers.js';
 
 const ENTRIES_ONLY = ['--no-recursion', '--numeric-owner', '--format=posix'];
 
@@ -47,8 +48,10 @@ const ALL_ATTRIBUTES = ['--xattrs', '--xattrs-include=*', '--acls'];
  * would hold ~50 MB of it here.
  */
 export async function copyDirectories(from: string, to: string, dirs: Iterable<string>): Promise<void> {
-  const spawnTar = (args: string[], stdin: 'pipe' | NodeJS.ReadableStream) =>
-    spawn('tar', args, { stdio: [stdin as 'pipe', stdin === 'pipe' ? 'pipe' : 'ignore', 'pipe'], env: TAR_ENV });
+  const spawnTar = (args: string[], stdin: 'pipe' | NodeJS.ReadableStream) => {
+    const argv = orphanSafe(['tar', ...args]);
+    return spawn(argv[0]!, argv.slice(1), { stdio: [stdin as 'pipe', stdin === 'pipe' ? 'pipe' : 'ignore', 'pipe'], env: TAR_ENV });
+  };
   const reader = spawnTar([...ENTRIES_ONLY, ...ALL_ATTRIBUTES, '-C', from, ...NAMES_ON_STDIN, '-cf', '-'], 'pipe');
   const writer = spawnTar([...ENTRIES_ONLY, ...ALL_ATTRIBUTES, ...OWNERS(), '--same-permissions', '-C', to, '-xf', '-'], reader.stdout!);
   // The writer has the pipe now; this process's end of it would keep the reader from closing.
