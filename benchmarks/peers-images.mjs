@@ -22,8 +22,8 @@
 //                         naming the copy; same mode, owner and mtime), so that binding the
 //                         image rewrites C times as many clients (hardlinked clients would be
 //                         one inode, rewritten once). What is not a client stays hardlinked,
-//                         and `cp -a` (which bind -o uses to copy what it does not rewrite)
-//                         keeps hardlinks: a bind -o output holds those bytes once, not C times.
+//                         and bind -o keeps hardlinks (as cp -a does): its output holds those
+//                         bytes once, not C times.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -44,7 +44,8 @@ const USAGE = `usage: node benchmarks/peers.mjs [--quick] [options]
   --only G           groups, comma-separated: ${GROUPS.join(',')} (default all)
   --quick            one round, whose syslayer runs carry --perf (no extra --perf runs)
   --rounds N         rounds (default 3; --quick: 1)
-  --budget S         stop repeating a row once its runs total S seconds (default 10)
+  --budget S         stop repeating a row once its runs, and its peer's, total S seconds
+                     (default 10)
   --syslayer DIR     the checkout whose bin/syslayer.js is measured (default this one; built)
   --clients N        inplace: clients in the generated image (default 10000)
   --growth L         growth: sizes, comma-separated multiples of the clients image (default 1,4,16)
@@ -358,7 +359,7 @@ function setupGrowth() {
   return {
     tables: [], items, ratios: [], warm: sizes.map((s) => s.dir), growth: sizes,
     title: `growth: the clients image ${cl.dir} at ${sizes.map((s) => `${s.n}x`).join(', ')}: the image itself, then one image of n copies of it (the root\n` +
-      `  and srv/copy-2..n; non-client files hardlinked, which bind -o's cp -a keeps, so its output holds their bytes once; clients their own);\n` +
+      `  and srv/copy-2..n; non-client files hardlinked, which bind -o keeps, so its output holds their bytes once; clients their own);\n` +
       `  bind -o writes to ${out} (${fsType(work)})`,
     lines: () => [],
   };
@@ -387,7 +388,7 @@ async function runItem(it, perfRun) {
   } catch (e) {
     // A failing command is a finding, not the end of the run: the row stops, the others go on.
     failures[it.id] = e.message.slice(0, 2000);
-    note(`${it.id} failed: ${e.message.split('\n').slice(0, 4).join(' | ')}`);
+    note(`${it.id} failed: ${e.message.split('\n').filter(Boolean).slice(0, 4).join(' | ')}`);
     return null;
   } finally {
     if (it.after) it.after();
@@ -407,15 +408,20 @@ async function runItem(it, perfRun) {
 
 async function runGroup(g) {
   for (const it of g.items) runs[it.id] = [];
+  // The two rows of a ratio run as many rounds: a row is repeated while its runs so far, or its
+  // peer's, total under --budget.
+  const peerOf = new Map((g.ratios ?? []).flatMap(([a, b]) => [[a, b], [b, a]]));
+  const spent = (id) => runs[id].reduce((s, x) => s + x.wall, 0);
+  const repeat = (id) => !runs[id].length || spent(id) < opts.budget || (peerOf.has(id) && spent(peerOf.get(id)) < opts.budget);
   // Warm-up, not measured: every input read once, so that every figure is a warm-cache figure.
   readTree(g.warm);
   for (let r = 0; r < opts.rounds; r++) {
     // The order rotates from round to round, so that no row always follows the same one.
     const seq = g.items.map((_, i) => g.items[(i + r) % g.items.length]);
+    // Decided at the start of the round, for both rows of a pair alike.
+    const todo = new Set(seq.filter((it) => repeat(it.id)).map((it) => it.id));
     for (const it of seq) {
-      const done = runs[it.id];
-      if (failures[it.id] || (done.length && done.reduce((s, x) => s + x.wall, 0) >= opts.budget)) continue;
-      await runItem(it, opts.quick && it.syslayer);
+      if (todo.has(it.id) && !failures[it.id]) await runItem(it, opts.quick && it.syslayer);
     }
   }
   // Each syslayer row once more with --perf. --perf only adds a few timer reads (its runs fall
@@ -578,7 +584,7 @@ lines.push(
   `syslayer: ${opts.syslayer}, commit ${git0.commit ?? '?'}, ${git0.dirtyCodePaths?.length ? `uncommitted code: ${git0.dirtyCodePaths.join(', ')}` : 'code paths clean'}; ` +
     `build ${build0}, run from a copy${build1 !== build0 ? ' (the checkout was rebuilt during the run)' : ''}`,
   `load ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(' ')} after; ` +
-    `${opts.rounds} round(s), a row repeated while its runs total under ${opts.budget} s${opts.quick ? '' : ', plus one --perf run of each syslayer row'}; ` +
+    `${opts.rounds} round(s), a row repeated while its runs (or its peer's) total under ${opts.budget} s${opts.quick ? '' : ', plus one --perf run of each syslayer row'}; ` +
     `children without ${ENV_REMOVED.join(', ') || '(nothing removed)'}`,
   `time: ${Object.entries(groups).map(([n, g]) => `${n} ${g.seconds.toFixed(0)} s${g.skipped ? ' (skipped)' : ` (preparation ${g.prepSeconds.toFixed(0)} s)`}`).join(', ')}; ${seconds.toFixed(0)} s in all`,
 );
