@@ -8,10 +8,10 @@
 // Before this, bind planned the whole image first (every file read, closures resolved) and then
 // read each client again: 10,000 small clients in place took 2.4 s, where patchelf, growing the
 // same files in one process, took 0.7 s.
-import { Core } from '../core/core.js';
 import type { ScanOutcome } from '../core/facts.js';
 import { imageCatalog, planFor, resolveKernel, type Plan } from './plan.js';
-import { removeLeftovers, withPool, type LocalInput, type RewriteOptions } from './rewrite-directory.js';
+import { removeLeftovers, type LocalInput, type RewriteOptions } from './rewrite-directory.js';
+import { passRunner, passWorkers, type PassRunner } from './pass-runner.js';
 import type { PassSink } from './pass-sink.js';
 import { inPlaceSink } from './pass-in-place.js';
 import { copySink } from './pass-to-copy.js';
@@ -30,54 +30,61 @@ export function takesOnePass(input: LocalInput, output: RewriteOptions['output']
   return input.kind === 'directory' && (output.kind === 'in-place' || output.kind === 'directory');
 }
 
-export function bindInOnePass(input: LocalInput, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
   const image = input.path;
-  return withPool(o.threads, async (pool) => {
-    // The workers start (load their modules, instantiate the core) while the tree is walked.
-    o.progress.update('walking the tree');
-    const tree = directoryTree(image);
-    const leftovers: string[] = [];
-    const files = await o.timers.time('walk', () => [...imageFiles(image, tree, leftovers)].flat());
-    const { kernel, kernelText } = resolveKernel(o.kernel, image, tree);
-    const catalog = await o.timers.time('catalog', () => imageCatalog(() => new Core(pool.module), o.layerDirs, image));
-    const targetKernel = kernel!; // bind always has one
+  // The workers, if any, start (load their modules, instantiate the core) while the tree is walked.
+  const runner = await passRunner(passWorkers(o.threads, o.output.kind === 'directory'));
+  try {
+    return await bindWith(runner, image, o);
+  } finally {
+    await runner.close();
+  }
+}
 
-    let sink: PassSink;
-    if (o.output.kind === 'in-place') {
-      removeLeftovers(image, leftovers);
-      sink = inPlaceSink(image, pool, o.timers);
-    } else {
-      sink = copySink(image, tree, leftovers, o.output.path, o.timers);
-    }
+async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  o.progress.update('walking the tree');
+  const tree = directoryTree(image);
+  const leftovers: string[] = [];
+  const files = await o.timers.time('walk', () => [...imageFiles(image, tree, leftovers)].flat());
+  const { kernel, kernelText } = resolveKernel(o.kernel, image, tree);
+  const catalog = await o.timers.time('catalog', () => imageCatalog(() => runner.core, o.layerDirs, image));
+  const targetKernel = kernel!; // bind always has one
 
-    let results: FilePassResult[];
-    try {
-      let done = 0;
-      results = await o.timers.time('bind', () => Promise.all(batches(files).map(async (paths) => {
-        const r = await pool.passFiles({ root: image, paths, to: sink.to, catalog, targetKernel, listPlain: sink.listPlain });
-        sink.batchDone(r);
-        o.progress.update(`binding: ${(done += paths.length)} of ${files.length} files read`);
-        return r;
-      })));
-    } catch (error) {
-      await sink.abandon();
-      throw error;
-    }
+  let sink: PassSink;
+  if (o.output.kind === 'in-place') {
+    removeLeftovers(image, leftovers);
+    sink = inPlaceSink(image, (stage, paths) => runner.renameStaged(image, stage, paths), o.timers);
+  } else {
+    sink = copySink(image, tree, leftovers, o.output.path, o.timers);
+  }
 
-    let plan: Plan | null = null;
-    const linked = await sink.finish(
-      results.flatMap((r) => r.linked),
-      (to, jobs) => pool.bind(image, { to, catalog, targetKernel }, jobs),
-      async () => {
-        // While the sink's helpers finish: the report's facts, closures and decisions.
-        plan = await planFrom(image, tree, results, leftovers, { kernel, kernelText, catalog }, o);
-      },
-    );
-    const planned: Plan = plan!;
-    const refused: FileOutcome[] = planned.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error', error: c.error! }));
-    const outcomes = [...results.flatMap((r) => r.outcomes), ...linked, ...refused];
-    return { plan: planned, outcomes: outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
-  });
+  let results: FilePassResult[];
+  try {
+    let done = 0;
+    results = await o.timers.time('bind', () => Promise.all(batches(files).map(async (paths) => {
+      const r = await runner.pass({ root: image, paths, to: sink.to, targetKernel, listPlain: sink.listPlain }, catalog);
+      sink.batchDone(r);
+      o.progress.update(`binding: ${(done += paths.length)} of ${files.length} files read`);
+      return r;
+    })));
+  } catch (error) {
+    await sink.abandon();
+    throw error;
+  }
+
+  let plan: Plan | null = null;
+  const linked = await sink.finish(
+    results.flatMap((r) => r.linked),
+    (to, jobs) => runner.bind(image, to, catalog, targetKernel, jobs),
+    async () => {
+      // While the sink's helpers finish: the report's facts, closures and decisions.
+      plan = await planFrom(image, tree, results, leftovers, { kernel, kernelText, catalog }, o);
+    },
+  );
+  const planned: Plan = plan!;
+  const refused: FileOutcome[] = planned.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error', error: c.error! }));
+  const outcomes = [...results.flatMap((r) => r.outcomes), ...linked, ...refused];
+  return { plan: planned, outcomes: outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
 }
 
 /** The plan a scan and plan of the image would have made, from what the pass found. */

@@ -8,14 +8,13 @@ import { rmSync } from 'node:fs';
 import { dirName } from './image-tree.js';
 import { groupByInode, rewriteInPlace, type Job } from './rewrite-directory.js';
 import type { PassSink } from './pass-sink.js';
-import type { WorkerPool } from '../pool/pool.js';
 import { wasWritten } from '../transform/file-operations.js';
 import { makeStage } from '../sinks/staging.js';
 import { streamingAttributeCopy } from '../sinks/file-writers.js';
 import { captureDirectories, restoreDirectories } from '../sinks/directory-times.js';
 import type { Timers } from '../util/timers.js';
 
-export function inPlaceSink(image: string, pool: WorkerPool, timers: Timers): PassSink {
+export function inPlaceSink(image: string, renameStaged: (stage: string, paths: readonly string[]) => Promise<void>, timers: Timers): PassSink {
   const rootTimes = captureDirectories(image, ['']);
   const stage = makeStage(image);
   const attributes = streamingAttributeCopy(image, stage);
@@ -41,7 +40,7 @@ export function inPlaceSink(image: string, pool: WorkerPool, timers: Timers): Pa
       try {
         await timers.time('attributes', () => attributes.finish());
         directoryTimes = captureDirectories(image, new Set(written.map(dirName)));
-        const renamed = timers.beside('rename', () => pool.renameStaged(image, stage, written));
+        const renamed = timers.beside('rename', () => renameStaged(stage, written));
         // Awaited below either way: a failed rename is not left unhandled while `meanwhile` runs.
         renamed.catch(() => {});
         await meanwhile();
