@@ -18,56 +18,16 @@
 //                           the hash of the source's own stamp; if it matches, nothing is redone
 // Each file is made under a temporary name beside and renamed into place, so an interrupted build
 // (or a concurrent one) leaves nothing half-made.
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureClientsImage, defaultCache } from './clients-image.mjs';
+import { cached, hashOf } from './lib/cached.mjs';
 
 const GENERATOR_VERSION = 2;
 // The clients tarball's GNU tar flags (clients-image.mjs).
 const TAR_FLAGS = ['--format=pax', '--pax-option=delete=atime,delete=ctime', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--sort=name'];
-
-const hashOf = (p) => {
-  try {
-    return createHash('sha256').update(fs.readFileSync(p)).digest('hex');
-  } catch {
-    return 'none';
-  }
-};
-
-// Make `out` (and out.stamp) unless the stamp already says `want`; `make(tmp)` writes the file.
-function cached(out, want, what, make, log) {
-  const stamp = `${out}.stamp`;
-  let have = null;
-  try {
-    have = fs.readFileSync(stamp, 'utf8');
-  } catch {}
-  if (have === want && fs.existsSync(out)) return out;
-  log(`building ${what}: ${out}`);
-  const t0 = Date.now();
-  const dir = path.dirname(out);
-  // Stale temporaries of an interrupted build of this file (older than an hour: a concurrent
-  // build of the same file may be running).
-  for (const e of fs.readdirSync(dir)) {
-    const p = path.join(dir, e);
-    if (e.startsWith(`.${path.basename(out)}.tmp.`) && Date.now() - fs.statSync(p).mtimeMs > 3600e3) fs.rmSync(p, { recursive: true, force: true });
-  }
-  const tmp = fs.mkdtempSync(path.join(dir, `.${path.basename(out)}.tmp.`));
-  try {
-    const file = path.join(tmp, 'out');
-    make(file);
-    fs.rmSync(stamp, { force: true });
-    fs.renameSync(file, out);
-    fs.writeFileSync(path.join(tmp, 'stamp'), want);
-    fs.renameSync(path.join(tmp, 'stamp'), stamp);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  log(`built in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${out} (${(fs.statSync(out).size / 1e9).toFixed(2)} GB)`);
-  return out;
-}
 
 export const gzipTo = (src, dst) => {
   const fd = fs.openSync(dst, 'w');

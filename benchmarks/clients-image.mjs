@@ -33,14 +33,14 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
-const SDK = path.join(REPO, 'sdk', 'prebuilt', 'x86_64');
+export const SDK = path.join(REPO, 'sdk', 'prebuilt', 'x86_64');
 const BASE_MTIME = Date.parse('2024-01-01T00:00:00Z') / 1000;
 const GENERATOR_VERSION = 3;
 
 // A fixed mtime per path, spread over a year in whole seconds (exact in utimes; real trees do
 // not share one mtime, and an optimisation that groups files by timestamp must not gain here
 // what it would not gain on a real image).
-function mtimeOf(rel) {
+export function mtimeOf(rel) {
   const h = createHash('sha256').update(rel).digest().readUInt32BE(0);
   return BASE_MTIME + (h % (365 * 86400));
 }
@@ -67,6 +67,35 @@ function inputs() {
   const layers = fs.readdirSync(path.join(SDK, 'layers')).filter((n) => n.endsWith('.o')).sort()
     .map((n) => [`layer:${n}`, path.join(SDK, 'layers', n)]);
   return [...files, ...layers];
+}
+
+/**
+ * Write generated files under `root`, each { rel, bytes, mode }, making their directories as
+ * needed; every file and every directory made or filled here gets its fixed mtime (mtimeOf).
+ */
+export function writeGeneratedTree(root, files) {
+  const touchedDirs = new Set();
+  const mkdirs = (relDir) => {
+    const parts = relDir.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (!touchedDirs.has(d)) {
+        touchedDirs.add(d);
+        fs.mkdirSync(path.join(root, d), { recursive: true, mode: 0o755 });
+      }
+    }
+  };
+  for (const f of files) {
+    mkdirs(path.dirname(f.rel));
+    const abs = path.join(root, f.rel);
+    fs.writeFileSync(abs, f.bytes, { mode: f.mode });
+    fs.chmodSync(abs, f.mode);
+    fs.utimesSync(abs, mtimeOf(f.rel), mtimeOf(f.rel));
+  }
+  // Directories last (children change their mtime), deepest first.
+  for (const d of [...touchedDirs].sort((a, b) => b.length - a.length)) {
+    fs.utimesSync(path.join(root, d), mtimeOf(d), mtimeOf(d));
+  }
 }
 
 /** The plan of the generated files: [relative path, source key, mode]. Deterministic in N. */
@@ -151,43 +180,14 @@ export function ensureClientsImage({ cache = defaultCache(), rootfs, clients = 2
     const root = path.join(tmp, 'root');
     execFileSync('cp', ['-a', '--reflink=auto', rootfs, root]);
     const src = Object.fromEntries(inputs().map(([k, p]) => [k, fs.readFileSync(p)]));
-    const touchedDirs = new Set();
-    const mkdirs = (relDir) => {
-      const parts = relDir.split('/');
-      for (let i = 1; i <= parts.length; i++) {
-        const d = parts.slice(0, i).join('/');
-        if (!touchedDirs.has(d)) {
-          touchedDirs.add(d);
-          fs.mkdirSync(path.join(root, d), { recursive: true, mode: 0o755 });
-        }
-      }
-    };
-    for (const p of plan) {
-      mkdirs(path.dirname(p.rel));
-      const abs = path.join(root, p.rel);
-      if (p.src) {
-        // A few unique bytes after the end of the ELF file: distinct content, same structure.
-        const trailer = Buffer.from(`\n#syslayer-bench ${p.rel}\n`);
-        fs.writeFileSync(abs, Buffer.concat([src[p.src], trailer]), { mode: 0o755 });
-        fs.chmodSync(abs, 0o755);
-      } else {
-        const pkg = p.rel.split('/')[3];
-        fs.writeFileSync(abs, `${pkg}: generated for the syslayer benchmarks. Public domain.\n`, { mode: 0o644 });
-      }
-      fs.utimesSync(abs, mtimeOf(p.rel), mtimeOf(p.rel));
-    }
-    mkdirs('usr/lib/syslayer/layers');
+    const files = plan.map((p) => (p.src
+      // A few unique bytes after the end of the ELF file: distinct content, same structure.
+      ? { rel: p.rel, bytes: Buffer.concat([src[p.src], Buffer.from(`\n#syslayer-bench ${p.rel}\n`)]), mode: 0o755 }
+      : { rel: p.rel, bytes: Buffer.from(`${p.rel.split('/')[3]}: generated for the syslayer benchmarks. Public domain.\n`), mode: 0o644 }));
     for (const [k] of inputs()) {
-      if (!k.startsWith('layer:')) continue;
-      const abs = path.join(root, 'usr/lib/syslayer/layers', k.slice(6));
-      fs.writeFileSync(abs, src[k], { mode: 0o644 });
-      const rel = `usr/lib/syslayer/layers/${k.slice(6)}`;
-      fs.utimesSync(abs, mtimeOf(rel), mtimeOf(rel));
+      if (k.startsWith('layer:')) files.push({ rel: `usr/lib/syslayer/layers/${k.slice(6)}`, bytes: src[k], mode: 0o644 });
     }
-    // Directories last (children change their mtime), deepest first.
-    for (const d of [...touchedDirs].sort((a, b) => b.length - a.length)) {
-      fs.utimesSync(path.join(root, d), mtimeOf(d), mtimeOf(d));
-    }
+    writeGeneratedTree(root, files);
     execFileSync('tar', ['--format=pax', '--pax-option=delete=atime,delete=ctime', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--sort=name',
       '-C', root, '-cf', path.join(tmp, 'image.tar'), '.']);
 

@@ -21,8 +21,7 @@
 // No dependencies beyond Node; uses scanelf (pax-utils), readelf (binutils), patchelf, GNU
 // time, GNU tar, cp, xargs; bsdtar (libarchive-tools) and gzip for the tar-vs-bsdtar group.
 
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +29,10 @@ import { fileURLToPath } from 'node:url';
 import { ensureClientsImage, defaultCache } from './clients-image.mjs';
 import { ensureBsdtarInputs, gzipTo } from './bsdtar-inputs.mjs';
 import { planUserImage, packUserImage, syslayerReport } from './user-image.mjs';
+import { createRunner, findGnuTime, childEnvironment, parsePerf, formatPerf, median } from './lib/measure.mjs';
+import { which, machine, memAvailable, gitInfo, version, fsType, freeBytes } from './lib/facts.mjs';
+import { buildHash, copyBuild } from './lib/build-copy.mjs';
+import { countTree, readTree } from './lib/tree.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -40,37 +43,7 @@ const SELF = fileURLToPath(import.meta.url);
 // read every byte of every regular file once into one 4 MiB buffer; or, given a file, read it.
 // ---------------------------------------------------------------------------------------
 if (process.argv[2] === '--raw-read-child') {
-  const buf = Buffer.allocUnsafe(1 << 22);
-  let files = 0;
-  let bytes = 0;
-  const readAll = (p) => {
-    const fd = fs.openSync(p, 'r');
-    try {
-      for (;;) {
-        const n = fs.readSync(fd, buf, 0, buf.length, null);
-        if (n === 0) break;
-        bytes += n;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    files++;
-  };
-  for (const root of process.argv.slice(3)) {
-    if (fs.lstatSync(root).isFile()) {
-      readAll(root);
-      continue;
-    }
-    const stack = [root];
-    while (stack.length) {
-      const dir = stack.pop();
-      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-        const p = dir + '/' + e.name;
-        if (e.isDirectory()) stack.push(p);
-        else if (e.isFile()) readAll(p);
-      }
-    }
-  }
+  const { files, bytes } = readTree(process.argv.slice(3));
   process.stdout.write(`${files} ${bytes}\n`);
   process.exit(0);
 }
@@ -178,32 +151,18 @@ function die(m) {
 // ---------------------------------------------------------------------------------------
 // Tools and environment
 // ---------------------------------------------------------------------------------------
-function which(cmd) {
-  for (const d of (process.env.PATH || '').split(':')) {
-    const p = path.join(d || '.', cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {}
-  }
-  return null;
-}
 if (!fs.existsSync(path.join(REPO, 'build', 'syslayer.wasm')) || !fs.existsSync(path.join(REPO, 'dist')))
   die('syslayer is not built: run `npm run build` first');
 const TOOLS = Object.fromEntries(['scanelf', 'readelf', 'patchelf', 'xargs', 'tar', 'cp', 'sync', 'true', 'bsdtar', 'gzip'].map((t) => [t, which(t)]));
 for (const t of ['xargs', 'tar', 'cp']) if (!TOOLS[t]) die(`${t} not found`);
-const GNU_TIME = fs.existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%M', '-o', '/dev/null', 'true']).status === 0
-  ? '/usr/bin/time' : null;
+const GNU_TIME = findGnuTime();
 if (!GNU_TIME) log('note: GNU time (/usr/bin/time) not found: no peak RSS / CPU figures (apt-get install time)');
 for (const [t, pkg] of [['scanelf', 'pax-utils'], ['readelf', 'binutils'], ['patchelf', 'patchelf'], ['bsdtar', 'libarchive-tools'], ['gzip', 'gzip']])
   if (!TOOLS[t]) log(`note: ${t} not found: its rows are skipped (apt-get install ${pkg})`);
 
-// The children's environment. NODE_EXTRA_CA_CERTS makes every Node start-up parse a CA bundle
-// (about 0.25 s in this project's sandbox): a property of the shell, not of syslayer, which
-// never uses TLS. It is removed, and the removal is recorded in the JSON.
-const CHILD_ENV = { ...process.env };
-const ENV_REMOVED = ['NODE_EXTRA_CA_CERTS'].filter((k) => k in CHILD_ENV);
-for (const k of ENV_REMOVED) delete CHILD_ENV[k];
+// The children's environment: without NODE_EXTRA_CA_CERTS (lib/measure.mjs says why), the
+// removal recorded in the JSON.
+const { env: CHILD_ENV, removed: ENV_REMOVED } = childEnvironment();
 
 const CACHE = path.resolve(defaultCache());
 fs.mkdirSync(CACHE, { recursive: true });
@@ -222,88 +181,20 @@ function rootfsImage() {
   return r.stdout.trim().split('\n').pop().trim();
 }
 
-// Count a tree: regular files (symlinks not followed), bytes, ELF files, and the ELF files
-// patchelf can read (ET_EXEC/ET_DYN with a PT_DYNAMIC program header).
-function countTree(root) {
-  const c = { files: 0, bytes: 0, elfFiles: 0, elfBytes: 0, dirs: 0, symlinks: 0, other: 0 };
-  const elf = [];
-  const dynamic = [];
-  const head = Buffer.alloc(64);
-  const stack = [root];
-  while (stack.length) {
-    const dir = stack.pop();
-    c.dirs++;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1))) {
-      const p = dir + '/' + e.name;
-      if (e.isDirectory()) stack.push(p);
-      else if (e.isSymbolicLink()) c.symlinks++;
-      else if (e.isFile()) {
-        const size = fs.lstatSync(p).size;
-        c.files++;
-        c.bytes += size;
-        const fd = fs.openSync(p, 'r');
-        try {
-          const n = fs.readSync(fd, head, 0, 64, 0);
-          if (n < 52 || head.readUInt32BE(0) !== 0x7f454c46) continue;
-          c.elfFiles++;
-          c.elfBytes += size;
-          const rel = path.relative(root, p);
-          elf.push(rel);
-          const is64 = head[4] === 2;
-          const le = head[5] === 1;
-          const u16 = (o) => (le ? head.readUInt16LE(o) : head.readUInt16BE(o));
-          const type = u16(16);
-          if (type !== 2 && type !== 3) continue;
-          const phoff = is64 ? Number(le ? head.readBigUInt64LE(32) : head.readBigUInt64BE(32)) : le ? head.readUInt32LE(28) : head.readUInt32BE(28);
-          const phentsize = u16(is64 ? 54 : 42);
-          const phnum = u16(is64 ? 56 : 44);
-          if (!phoff || !phnum || phoff + phentsize * phnum > size) continue;
-          const ph = Buffer.alloc(phentsize * phnum);
-          fs.readSync(fd, ph, 0, ph.length, phoff);
-          for (let i = 0; i < phnum; i++) {
-            const t = le ? ph.readUInt32LE(i * phentsize) : ph.readUInt32BE(i * phentsize);
-            if (t === 2) {
-              dynamic.push(rel);
-              break;
-            }
-          }
-        } finally {
-          fs.closeSync(fd);
-        }
-      } else c.other++;
-    }
-  }
-  return { ...c, dynamicElfFiles: dynamic.length, elf, dynamic };
-}
-
 // ---------------------------------------------------------------------------------------
-// Running one command: spawned in its own process group under GNU time, stdout piped and
-// drained (counted; the first 4 KiB kept), stderr kept, timed from spawn to exit.
+// Running one command (lib/measure.mjs): spawned in its own process group under GNU time,
+// stdout piped and drained (counted; the first 4 KiB kept), stderr kept, timed from spawn to exit.
 // ---------------------------------------------------------------------------------------
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'syslayer-bench-'));
-// The code under test is copied at the start (package.json, bin/, dist/, build/*.wasm, data/;
-// node_modules linked) and run from the copy: others may rebuild the repository while the
-// benchmark runs, and every figure of a run must come from one build.
+// The code under test is copied at the start and run from the copy (lib/build-copy.mjs).
 const SNAP = path.join(TMP, 'syslayer');
-fs.mkdirSync(path.join(SNAP, 'build'), { recursive: true });
-for (const p of ['package.json', 'bin', 'dist', 'data']) fs.cpSync(path.join(REPO, p), path.join(SNAP, p), { recursive: true });
-for (const w of ['syslayer.wasm', 'syslayer.debug.wasm'])
-  if (fs.existsSync(path.join(REPO, 'build', w))) fs.copyFileSync(path.join(REPO, 'build', w), path.join(SNAP, 'build', w));
-fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(SNAP, 'node_modules'));
-const CLI = path.join(SNAP, 'bin', 'syslayer.js');
-let current = null;
+const CLI = copyBuild(REPO, SNAP);
+const { run, killCurrent } = createRunner({ tmp: TMP, env: CHILD_ENV, timeoutSeconds: opts.timeout, gnuTime: GNU_TIME, cwd: REPO });
 const cleanups = [];
 function cleanupAll() {
   for (const f of cleanups.splice(0).reverse()) {
     try {
       f();
-    } catch {}
-  }
-}
-function killCurrent() {
-  if (current && current.exitCode === null && current.signalCode === null) {
-    try {
-      process.kill(-current.pid, 'SIGKILL');
     } catch {}
   }
 }
@@ -314,157 +205,17 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
-function run(argv, { cwd = REPO, okStatus = [0] } = {}) {
-  return new Promise((resolve, reject) => {
-    const ru = path.join(TMP, 'rusage');
-    fs.rmSync(ru, { force: true });
-    const [file, args] = GNU_TIME ? [GNU_TIME, ['-f', '%e %M %U %S', '-o', ru, ...argv]] : [argv[0], argv.slice(1)];
-    let outBytes = 0;
-    const head = [];
-    let headLen = 0;
-    const err = [];
-    const load1 = os.loadavg()[0];
-    const t0 = process.hrtime.bigint();
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: CHILD_ENV, cwd, detached: true });
-    current = child;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killCurrent();
-    }, opts.timeout * 1000);
-    child.stdout.on('data', (d) => {
-      outBytes += d.length;
-      if (headLen < 4096) {
-        head.push(d);
-        headLen += d.length;
-      }
-    });
-    child.stderr.on('data', (d) => err.push(d));
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-      clearTimeout(timer);
-      current = null;
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (timedOut) return reject(new Error(`${argv.join(' ')}: killed after ${opts.timeout} s (--timeout)\n${stderr.slice(-2000)}`));
-      if (signal || !okStatus.includes(code)) return reject(new Error(`${argv.join(' ')}: exit ${signal ?? code}\n${stderr.slice(-2000)}`));
-      let rssKB = null;
-      let cpu = null;
-      try {
-        const last = fs.readFileSync(ru, 'utf8').trim().split('\n').pop().trim().split(/\s+/).map(Number);
-        if (last.length === 4 && last.every(Number.isFinite)) {
-          rssKB = last[1];
-          cpu = last[2] + last[3];
-        }
-      } catch {}
-      resolve({ wall, cpu, rssKB, load1, status: code, outBytes, head: Buffer.concat(head).toString('utf8'), stderr });
-    });
-  });
-}
-
 const rmrf = (p) => fs.rmSync(p, { recursive: true, force: true });
 const sync = () => spawnSync('sync');
 const cpa = (src, dst) => execFileSync('cp', ['-a', src, dst]);
-
-// --perf output: "name   12.3 ms" lines, nested by two-space indentation.
-function parsePerf(stderr) {
-  const root = { name: 'root', ms: null, children: [] };
-  const stack = [{ depth: -1, node: root }];
-  for (const line of stderr.split('\n')) {
-    const m = /^(\s*)(\S(?:.*\S)?)\s+([\d.]+)\s*ms\s*$/.exec(line);
-    if (!m) continue;
-    const depth = m[1].length / 2;
-    const node = { name: m[2], ms: Number(m[3]), children: [] };
-    while (stack.length > 1 && stack[stack.length - 1].depth >= depth) stack.pop();
-    stack[stack.length - 1].node.children.push(node);
-    stack.push({ depth, node });
-  }
-  return root.children.length ? root.children : null;
-}
-function formatPerf(nodes) {
-  const f = (n) => `${n.name} ${Math.round(n.ms)}` + (n.children.length ? ` (${n.children.map(f).join(', ')})` : '');
-  return nodes.map(f).join('; ') + ' ms';
-}
-
-// ---------------------------------------------------------------------------------------
-// Facts about the machine and the code under test 
-// ---------------------------------------------------------------------------------------
-function readFileOr(p, d = '') {
-  try {
-    return fs.readFileSync(p, 'utf8');
-  } catch {
-    return d;
-  }
-}
-function machine() {
-  const cpuinfo = readFileOr('/proc/cpuinfo');
-  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? null;
-  const memKB = Number(/^MemTotal:\s*(\d+)/m.exec(readFileOr('/proc/meminfo'))?.[1] ?? NaN);
-  const np = spawnSync('nproc', [], { encoding: 'utf8' });
-  return {
-    nproc: np.status === 0 ? Number(np.stdout.trim()) : os.availableParallelism(),
-    cpuModel: model,
-    memTotalBytes: Number.isFinite(memKB) ? memKB * 1024 : os.totalmem(),
-    kernel: `${os.type()} ${os.release()}`,
-    arch: process.arch,
-    hostname: os.hostname(),
-  };
-}
-function memAvailable() {
-  return Number(/^MemAvailable:\s*(\d+)/m.exec(readFileOr('/proc/meminfo'))?.[1] ?? 0) * 1024;
-}
-function gitInfo() {
-  const g = (...a) => spawnSync('git', ['-C', REPO, ...a], { encoding: 'utf8' });
-  const head = g('rev-parse', 'HEAD');
-  const st = g('status', '--porcelain', '--', 'src', 'assembly', 'workers', 'data', 'bin', 'scripts', 'package.json');
-  return {
-    commit: head.status === 0 ? head.stdout.trim() : null,
-    dirtyCodePaths: st.status === 0 ? st.stdout.split('\n').filter(Boolean) : null,
-  };
-}
-function buildHash(root = REPO) {
-  const h = createHash('sha256');
-  const files = [path.join(root, 'build', 'syslayer.wasm')];
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && p.endsWith('.js')) files.push(p);
-    }
-  };
-  walk(path.join(root, 'dist'));
-  for (const f of files) {
-    h.update(path.relative(root, f) + '\0');
-    h.update(fs.readFileSync(f));
-  }
-  return h.digest('hex').slice(0, 16);
-}
-function version(cmd, args) {
-  if (!cmd) return null;
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return ((r.stdout || '') + (r.stderr || '')).split('\n')[0].trim() || null;
-}
-function fsType(p) {
-  const f = spawnSync('findmnt', ['-n', '-o', 'FSTYPE', '-T', p], { encoding: 'utf8' });
-  if (f.status === 0 && f.stdout.trim()) return f.stdout.trim().split('\n')[0];
-  const r = spawnSync('stat', ['-f', '-c', '%T', p], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-function freeBytes(p) {
-  const s = fs.statfsSync(p);
-  return s.bavail * s.bsize;
-}
 
 // ---------------------------------------------------------------------------------------
 // Set-up
 // ---------------------------------------------------------------------------------------
 const startedAt = new Date();
 const loadBefore = os.loadavg();
-const build0 = buildHash();
-const git0 = gitInfo();
+const build0 = buildHash(REPO);
+const git0 = gitInfo(REPO);
 if (buildHash(SNAP) !== build0) die('the repository was rebuilt while the benchmark copied it; run again');
 const M = machine();
 log(`cache ${CACHE}; ${M.nproc} cpu, ${(M.memTotalBytes / 2 ** 30).toFixed(1)} GiB; load ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
@@ -959,18 +710,12 @@ if (!opts.quick) {
   }
 }
 const loadAfter = os.loadavg();
-const build1 = buildHash();
+const build1 = buildHash(REPO);
 if (build1 !== build0) log('note: the repository was rebuilt during the run; every figure comes from the copy taken at the start');
 
 // ---------------------------------------------------------------------------------------
 // Figures
 // ---------------------------------------------------------------------------------------
-function median(xs) {
-  const s = xs.filter((x) => x != null).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 const rnd = (x, d) => (x == null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
 const stats = {};
 for (const it of items) {

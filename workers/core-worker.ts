@@ -6,14 +6,24 @@ import { join } from 'node:path';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { core } from './worker-core.js';
 import { residentCatalog } from './resident-catalog.js';
-import type { BindBatch, EntryBatch, EntryBatchReply, UnbindBatch, VerifyBatch } from '../src/pool/tasks.js';
+import type { BindBatch, EntryBatch, FilePassBatch, RenameBatch, EntryBatchReply, UnbindBatch, VerifyBatch } from '../src/pool/tasks.js';
 import { bindFile, unbindFile, verifyFile, type FileOutcome } from '../src/transform/file-operations.js';
+import { renameStagedFiles } from '../src/sinks/staging.js';
 import { processEntry, type EntryResult } from '../src/transform/entry-operations.js';
+import { passFiles as passFilesWith, type FilePassResult } from '../src/transform/file-pass.js';
 
 export function bind(batch: BindBatch): FileOutcome[] {
   const catalog = residentCatalog(batch.catalog);
   return batch.entries.map((e) =>
     bindFile(core, { file: join(batch.root, e.path), path: e.path, layer: catalog[e.layer]!, targetKernel: batch.targetKernel }, batch.to));
+}
+
+export function passFiles(batch: FilePassBatch): FilePassResult {
+  return passFilesWith(core, { ...batch, catalog: residentCatalog(batch.catalog) });
+}
+
+export function renameStaged(batch: RenameBatch): void {
+  renameStagedFiles(batch.root, batch.stage, batch.paths);
 }
 
 export function unbind(batch: UnbindBatch): FileOutcome[] {

@@ -15,7 +15,7 @@ import { Core, compileCore } from '../core/core.js';
 import type { ReaderThreads } from './reader-threads.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
-import { TEMPORARY_NAME } from '../sinks/temporary-name.js';
+import { isTemporaryName, isTemporaryPath } from '../sinks/temporary-name.js';
 import { decodeName, fsPath } from '../names/path-bytes.js';
 
 export type ElfFileRecord = { path: string; size: number } & ElfFacts & { closure: Closure | null };
@@ -94,25 +94,17 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
       let batch: string[] = [];
       let yielded = performance.now();
       let walkMs = 0;
-      const walk = walkDirectories(image, tree);
+      const walk = imageFiles(image, tree, leftovers);
       for (;;) {
         const started = performance.now();
         const step = walk.next();
         walkMs += performance.now() - started;
         if (step.done) break;
-        const { dir, files, dirs } = step.value;
-        // An in-place rewrite stages its files in a directory of the image root: not the image's.
-        const slash = dir.indexOf('/');
-        const staged = isTemporary(slash < 0 ? dir : dir.slice(0, slash));
-        for (const path of dirs) if (isTemporaryPath(path)) leftovers.push(path);
-        for (const path of files) {
-          if (isTemporaryPath(path)) leftovers.push(path);
-          else if (!staged) {
-            batch.push(path);
-            if (batch.length === BATCH_FILES) {
-              reading.add(batch);
-              batch = [];
-            }
+        for (const path of step.value) {
+          batch.push(path);
+          if (batch.length === BATCH_FILES) {
+            reading.add(batch);
+            batch = [];
           }
         }
         if (deciding) {
@@ -150,13 +142,25 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   }
 }
 
-/** Temporary names all start with a dot: most names need no regular expression. */
-const isTemporary = (name: string) => name.charCodeAt(0) === 0x2e && TEMPORARY_NAME.test(name);
-/** isTemporary of a path's last name, with the name cut out only when it starts with a dot. */
-const isTemporaryPath = (path: string) => {
-  const at = path.lastIndexOf('/') + 1;
-  return path.charCodeAt(at) === 0x2e && TEMPORARY_NAME.test(path.slice(at));
-};
+/**
+ * The walk of a directory image into `tree`, one directory at a time: yields the regular files of
+ * each that belong to the image. Temporary files and directories an interrupted rewrite left
+ * (`.name.syslayer-PID-N`, a staging directory) go to `leftovers` instead: the next rewrite removes them.
+ */
+export function* imageFiles(image: string, tree: ImageTree, leftovers: string[]): Generator<string[]> {
+  for (const { dir, files, dirs } of walkDirectories(image, tree)) {
+    // An in-place rewrite stages its files in a directory of the image root: not the image's.
+    const slash = dir.indexOf('/');
+    if (isTemporaryName(slash < 0 ? dir : dir.slice(0, slash))) continue;
+    for (const path of dirs) if (isTemporaryPath(path)) leftovers.push(path);
+    const kept: string[] = [];
+    for (const path of files) {
+      if (isTemporaryPath(path)) leftovers.push(path);
+      else kept.push(path);
+    }
+    yield kept;
+  }
+}
 
 /**
  * The report of a scanned image: each ELF file's facts with its closure, and the counts.

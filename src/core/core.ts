@@ -132,12 +132,16 @@ export class Core {
   loadFile(path: string): number {
     const fd = openSync(fsPath(path), 'r');
     try {
-      const size = fstatSync(fd).size;
-      readFully(fd, this.inputView(size), 0, size);
-      return size;
+      return this.loadOpenFile(fd, fstatSync(fd).size);
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Reads the `size` bytes of the open file `fd` into the input area; returns `size`. */
+  loadOpenFile(fd: number, size: number): number {
+    readFully(fd, this.inputView(size), 0, size);
+    return size;
   }
 
   /** Copies bytes held in JavaScript (a tar entry) into the input area; returns their length. */
@@ -287,9 +291,10 @@ export class Core {
 
   /**
    * Scans an open file. The size is null for a non-ELF file longer than the first read (it was
-   * not measured); ELF files and failures always come with theirs.
+   * not measured); ELF files and failures always come with theirs. A file of at most one chunk
+   * is then whole in the input area (`holdsWhole`), as binding needs it.
    */
-  private scanOpenFile(fd: number): { size: number | null; record: ScanResult } {
+  scanOpenFile(fd: number): { size: number | null; record: ScanResult } {
     // Non-ELF files never reach the core: the view is made once, not per file.
     let view = this.firstView;
     if (view === null || view.buffer !== this.exports.memory.buffer) view = this.firstView = this.inputView(FIRST_READ);
@@ -322,6 +327,9 @@ export class Core {
     }
   }
 }
+
+/** Whether a scanned ELF file of `size` bytes is all in the input area: the scan read its first chunk whole. */
+export const holdsWhole = (size: number) => size <= SR_CHUNK_SIZE;
 
 /** Reads bytes [from, to) of a file into `view` at the same offsets, or up to its end; returns where it stopped. */
 function readUpTo(fd: number, view: Uint8Array, from: number, to: number): number {

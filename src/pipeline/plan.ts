@@ -67,12 +67,16 @@ export async function makePlan(input: ImageInput & { kind: 'directory' | 'file' 
 
   const { kernel, kernelText } = resolveKernel(options.kernel, image, single ? null : scan.tree ?? new ImageTree());
 
-  const dirs = [...options.layerDirs];
-  const own = join(image, 'usr/lib/syslayer/layers');
-  if (!single && existsSync(own)) dirs.push(own);
-  const catalog = dirs.length > 0 ? loadCatalog(core(), dirs) : [];
-
+  const catalog = imageCatalog(core, options.layerDirs, single ? null : image);
   return planFor({ image, root, single, kernel, kernelText, catalog, scan });
+}
+
+/** The layers of the --layers directories and of the image's own usr/lib/syslayer/layers/ (a directory image). */
+export function imageCatalog(core: () => Core, layerDirs: readonly string[], image: string | null): Layer[] {
+  const dirs = [...layerDirs];
+  const own = image === null ? null : join(image, 'usr/lib/syslayer/layers');
+  if (own !== null && existsSync(own)) dirs.push(own);
+  return dirs.length > 0 ? loadCatalog(core(), dirs) : [];
 }
 
 

@@ -6,7 +6,7 @@ import { makePlan, type Plan } from './plan.js';
 import { prepareOutput, type OutputTarget } from '../sinks/directory-copy.js';
 import { WorkerPool } from '../pool/pool.js';
 import { batches } from '../pool/batches.js';
-import type { Destination, FileOutcome } from '../transform/file-operations.js';
+import { wasWritten, type Destination, type FileOutcome } from '../transform/file-operations.js';
 import { copyAttributes, copyFileAttributes } from '../sinks/file-writers.js';
 import { commitStagedFiles, makeStage } from '../sinks/staging.js';
 import { captureDirectories, restoreDirectories } from '../sinks/directory-times.js';
@@ -32,7 +32,7 @@ export interface RewriteOptions {
 
 
 /** A client to rewrite: its path in the image and, for bind, the index of its layer. */
-interface Job {
+export interface Job {
   path: string;
   layer: number;
 }
@@ -46,7 +46,7 @@ async function finish(target: OutputTarget, single: boolean, outcomes: FileOutco
   else target.commit();
 }
 
-async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool) => Promise<T>): Promise<T> {
+export async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool) => Promise<T>): Promise<T> {
   const pool = new WorkerPool(threads);
   try {
     return await work(pool);
@@ -56,7 +56,7 @@ async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool)
 }
 
 /** Hardlinked names share one inode, which is rewritten once: the first name of each inode leads. */
-function groupByInode(root: string, jobs: Job[]): Map<string, string[]> {
+export function groupByInode(root: string, jobs: readonly { path: string }[]): Map<string, string[]> {
   const groups = new Map<string, string[]>();
   const leaderOf = new Map<string, string>();
   for (const job of jobs) {
@@ -78,7 +78,7 @@ function groupByInode(root: string, jobs: Job[]): Map<string, string[]> {
  * see the new contents; in place a new inode replaced the first name, so the others are linked to
  * it (link beside, rename over).
  */
-function followHardlinks(root: string, relinkAliases: boolean, groups: Map<string, string[]>, outcomes: FileOutcome[]): FileOutcome[] {
+export function followHardlinks(root: string, relinkAliases: boolean, groups: Map<string, string[]>, outcomes: FileOutcome[]): FileOutcome[] {
   const all: FileOutcome[] = [];
   for (const outcome of outcomes) {
     all.push(outcome);
@@ -90,7 +90,6 @@ function followHardlinks(root: string, relinkAliases: boolean, groups: Map<strin
   return all;
 }
 
-const wasWritten = (o: FileOutcome) => o.status === 'bound' || o.status === 'unbound';
 
 /**
  * In place, the names of a hardlinked client are replaced one after the other, so a kill between
@@ -108,12 +107,13 @@ function writeJournal(root: string, groups: Map<string, string[]>): string | nul
   return path;
 }
 
-function healFromJournals(root: string, leftovers: readonly string[]): void {
+/** Joins the names of `root` that the journals among `leftovers` (read in `journals`, by default `root`) list. */
+export function healFromJournals(root: string, leftovers: readonly string[], journals = root): void {
   for (const leftover of leftovers.filter((p) => JOURNAL.test(basename(p)))) {
     let groups: string[][];
     try {
       // JSON keeps names that are not UTF-8: their escaped bytes are written as \udcXX escapes.
-      groups = JSON.parse(readFileSync(fsPath(join(root, leftover)), 'utf8')) as string[][];
+      groups = JSON.parse(readFileSync(fsPath(join(journals, leftover)), 'utf8')) as string[][];
     } catch {
       continue; // cut short by the kill before anything was replaced
     }
@@ -175,7 +175,7 @@ async function rewriteClients(input: LocalInput, o: RewriteOptions, choose: Choo
 }
 
 /** What an interrupted run left: the hardlink groups its journal names are joined again first. */
-function removeLeftovers(root: string, leftovers: readonly string[]): void {
+export function removeLeftovers(root: string, leftovers: readonly string[]): void {
   healFromJournals(root, leftovers);
   for (const leftover of leftovers) rmSync(fsPath(join(root, leftover)), { recursive: true, force: true });
 }
@@ -204,14 +204,14 @@ async function inChunks(jobs: Job[], work: (jobs: Job[]) => Promise<FileOutcome[
  * in a few `cp` processes, and only then is each renamed over its old name. The directories whose
  * entries that changes are noted first, so their times can be put back.
  */
-async function rewriteInPlace(root: string, groups: Map<string, string[]>, jobs: Job[], work: (to: Destination, jobs: Job[]) => Promise<FileOutcome[]>, timers: Timers): Promise<FileOutcome[]> {
+export async function rewriteInPlace(root: string, groups: Map<string, string[]>, jobs: Job[], work: (to: Destination, jobs: Job[]) => Promise<FileOutcome[]>, timers: Timers): Promise<FileOutcome[]> {
   // Every name's directory (hardlinked names are relinked), and the root: the staging directory
   // and the hardlink journal are made there.
   const capsule = captureDirectories(root, new Set(['', ...[...groups.values()].flat().map(dirName)]));
   const stage = makeStage(root);
   const journal = writeJournal(root, groups);
   try {
-    const outcomes = await timers.time('rewrite', () => inChunks(jobs, (chunk) => work({ root: stage, how: 'stage' }, chunk), async (done) => {
+    const outcomes = await timers.time('rewrite', () => inChunks(jobs, (chunk) => work({ root: stage, how: 'create' }, chunk), async (done) => {
       await commitStagedFiles(root, stage, done.filter(wasWritten).map((x) => x.path));
     }));
     return followHardlinks(root, true, groups, outcomes);

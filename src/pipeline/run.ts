@@ -78,6 +78,10 @@ async function transform(req: RunRequest, input: ImageInput, output: ImageOutput
     case 'bind':
     case 'unbind': {
       if (output.kind !== 'in-place' && output.kind !== 'directory' && output.kind !== 'file') throw new Error(`unexpected output ${output.kind}`);
+      if (req.command === 'bind') {
+        const { bindInOnePass, takesOnePass } = await req.timers.time('load one pass', () => import('./bind-in-one-pass.js'));
+        if (takesOnePass(local, output)) return bindInOnePass(local, { ...common, output });
+      }
       const { bindImage, unbindImage } = await req.timers.time('load rewrite', () => import('./rewrite-directory.js'));
       return (req.command === 'bind' ? bindImage : unbindImage)(local, { ...common, output });
     }

@@ -6,7 +6,8 @@ import { compileCore } from '../core/core.js';
 import { packageRoot } from '../util/package-root.js';
 import type { Layer } from '../catalog/catalog.js';
 import type { Destination, FileOutcome } from '../transform/file-operations.js';
-import type { BindBatch, EntryBatch, EntryBatchReply, PoolWorkerData, ScanBatch, ScanBatchResult, UnbindBatch, VerifyBatch } from './tasks.js';
+import type { FilePassResult, FilePassTask } from '../transform/file-pass.js';
+import type { BindBatch, EntryBatch, FilePassBatch, RenameBatch, EntryBatchReply, PoolWorkerData, ScanBatch, ScanBatchResult, UnbindBatch, VerifyBatch } from './tasks.js';
 import { batches } from './batches.js';
 import { shareCatalog, type SharedCatalog } from './shared-catalog.js';
 
@@ -76,6 +77,20 @@ export class WorkerPool {
     const catalog = this.share(base.catalog);
     const tasks: BindBatch[] = batches(entries).map((e) => ({ root, to: base.to, catalog, targetKernel: base.targetKernel, entries: e }));
     return this.runAll('bind', tasks, (t) => t.entries.length, onDone);
+  }
+
+  /** Scans files of a directory image and binds the clients the decision binds, in one pass. */
+  passFiles(task: Omit<FilePassTask, 'catalog'> & { catalog: readonly Layer[] }): Promise<FilePassResult> {
+    const batch: FilePassBatch = { ...task, catalog: this.share(task.catalog) };
+    return this.piscina.run(batch, { name: 'passFiles', filename: REWRITE_WORKER }) as Promise<FilePassResult>;
+  }
+
+  /** Renames staged files into place, the workers sharing them out. */
+  async renameStaged(root: string, stage: string, paths: readonly string[]): Promise<void> {
+    const share = Math.ceil(paths.length / this.capacity);
+    if (share === 0) return;
+    const tasks: RenameBatch[] = batches(paths, share).map((p) => ({ root, stage, paths: p }));
+    await Promise.all(tasks.map((task) => this.piscina.run(task, { name: 'renameStaged', filename: REWRITE_WORKER })));
   }
 
   unbind(root: string, to: UnbindBatch['to'], paths: string[], onDone?: (done: number) => void): Promise<FileOutcome[]> {

@@ -2,6 +2,7 @@
 import type { ScanOutcome } from '../core/facts.js';
 import type { Destination } from '../transform/file-operations.js';
 import type { EntryResult, EntryTask } from '../transform/entry-operations.js';
+import type { FilePassTask } from '../transform/file-pass.js';
 import type { SharedCatalog } from './shared-catalog.js';
 
 export interface PoolWorkerData {
@@ -31,6 +32,16 @@ export interface BindBatch {
   catalog: SharedCatalog;
   targetKernel: number;
   entries: { path: string; layer: number }[];
+}
+
+/** Files of a directory image to scan and, for the clients the decision binds, bind (file-pass.ts). */
+export type FilePassBatch = Omit<FilePassTask, 'catalog'> & { catalog: SharedCatalog };
+
+/** Staged files (with their attributes) to rename over their old names. */
+export interface RenameBatch {
+  root: string;
+  stage: string;
+  paths: string[];
 }
 
 export interface UnbindBatch {

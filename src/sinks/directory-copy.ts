@@ -5,8 +5,9 @@
 // interrupted run leaves no half-written output at the final name. The copy runs in the background
 // (`ready`) so that the caller can plan the rewrite, which only reads the input, at the same time.
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { orphanSafe } from './file-writers.js';
 import { commitWork, workBeside } from './work-beside.js';
 import { RunError } from '../errors.js';
 
@@ -21,17 +22,12 @@ export interface OutputTarget {
   abandon(): Promise<void>;
 }
 
-const onPath = (command: string) => (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, command)));
-
 /** The output of a directory image or one file: in place, or a copy at `output.path`. */
 export function prepareOutput(image: string, single: boolean, output: { kind: 'in-place' } | { kind: 'directory' | 'file'; path: string }): OutputTarget {
   if (output.kind === 'in-place') return { work: image, ready: Promise.resolve(), commit() {}, async abandon() {} };
   const final = resolve(output.path);
   const work = workBeside(final);
-  // setpriv (util-linux) makes the kernel stop the copy if this process is killed: no orphan
-  // goes on writing into a work directory that the next run removes. Without it, cp runs as is.
-  const cp = ['cp', '-a', '--reflink=auto', '--', single ? image : `${resolve(image)}/.`, work];
-  const argv = onPath('setpriv') ? ['setpriv', '--pdeathsig', 'KILL', '--', ...cp] : cp;
+  const argv = orphanSafe(['cp', '-a', '--reflink=auto', '--', single ? image : `${resolve(image)}/.`, work]);
   const copy = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   copy.stderr.on('data', (d) => (stderr += d));

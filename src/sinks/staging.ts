@@ -24,21 +24,14 @@ export function makeStage(root: string): string {
   return stage;
 }
 
-/** Writes the new contents of the image's file `path` into the stage (a worker does this). */
-export function writeStagedFile(stage: string, path: string, bytes: Uint8Array): void {
-  const file = join(stage, path);
-  mkdirSync(fsPath(dirname(file)), { recursive: true });
-  const fd = openSync(fsPath(file), 'wx', 0o600);
-  try {
-    writeAll(fd, bytes);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Gives the staged files of `paths` their old files' attributes and renames them into place. */
 export async function commitStagedFiles(root: string, stage: string, paths: readonly string[]): Promise<void> {
   await copyAttributes(root, stage, paths);
+  renameStagedFiles(root, stage, paths);
+}
+
+/** Renames the staged files of `paths`, which have their old files' attributes, into place. */
+export function renameStagedFiles(root: string, stage: string, paths: readonly string[]): void {
   for (const path of paths) {
     try {
       renameSync(fsPath(join(stage, path)), fsPath(join(root, path)));

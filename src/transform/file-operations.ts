@@ -1,26 +1,26 @@
 // Binding, unbinding and verifying one client file with a core instance: what a worker does for
 // each file of a batch. The core does the byte work; this orchestrates and hashes.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Core, LinkedImage } from '../core/core.js';
 import type { PreparedClient } from '../core/bind-record.js';
 import type { Layer } from '../catalog/catalog.js';
 import { selectLayer } from '../catalog/select.js';
-import { rewriteFile } from '../sinks/file-writers.js';
-import { writeStagedFile } from '../sinks/staging.js';
+import { rewriteFile, writeNewFileAt } from '../sinks/file-writers.js';
 
 /**
- * Where a worker writes a result, at the file's own relative path under `root`: 'stage' makes a
- * new file in a staging directory (in place: the main thread copies attributes and renames it
- * over the old name), 'rewrite' overwrites the file of a private copy (-o).
+ * Where a worker writes a result, at the file's own relative path under `root`: 'create' makes a
+ * new file there (in place: in the stage, later renamed over the old name; -o: in the new copy),
+ * whose attributes the main thread copies from the old one; 'rewrite' overwrites the file of a
+ * private copy made by `cp -a`.
  */
 export interface Destination {
   root: string;
-  how: 'stage' | 'rewrite';
+  how: 'create' | 'rewrite';
 }
 
 function write(to: Destination, path: string, bytes: Uint8Array): void {
-  if (to.how === 'stage') writeStagedFile(to.root, path, bytes);
+  if (to.how === 'create') writeNewFileAt(to.root, path, bytes);
   else rewriteFile(join(to.root, path), bytes);
 }
 
@@ -37,7 +37,13 @@ export type FileOutcome =
   | { path: string; status: 'bound' | 'unchanged' | 'unbound' | 'not-bound' | 'verified'; abi?: number; layer?: string }
   | { path: string; status: 'error'; error: string };
 
-const sha256 = (...parts: Uint8Array[]) => {
+// crypto.hash, one call for one buffer: making a Hash object cost ~15 us, as much as hashing a
+// small client.
+/** Whether the outcome's file got new contents. */
+export const wasWritten = (o: FileOutcome) => o.status === 'bound' || o.status === 'unbound';
+
+const sha256 = (...parts: Uint8Array[]): Buffer => {
+  if (parts.length === 1) return hash('sha256', parts[0]!, 'buffer');
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest();
@@ -116,15 +122,21 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
 /** Binds `entry.file` and writes the result to `to` (nothing when it is bound that way already). */
 export function bindFile(core: Core, entry: BindPlanEntry, to: Destination): FileOutcome {
   try {
-    const length = core.loadFile(entry.file);
-    const r = bindLoaded(core, length, entry.layer, entry.targetKernel, () => core.loadFile(entry.file));
-    if (!r.ok) return { path: entry.path, status: 'error', error: r.error };
-    if (r.sameAsBefore) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
-    write(to, entry.path, r.output);
-    return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name };
+    return bindLoadedFile(core, core.loadFile(entry.file), entry, to);
   } catch (error) {
-    return { path: entry.path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };
+    return cannotRewrite(entry.path, error);
   }
+}
+
+export const cannotRewrite = (path: string, error: unknown): FileOutcome => ({ path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` });
+
+/** bindFile for the file `entry.file`, already loaded whole into the core (`length` bytes). Throws for I/O errors. */
+export function bindLoadedFile(core: Core, length: number, entry: BindPlanEntry, to: Destination): FileOutcome {
+  const r = bindLoaded(core, length, entry.layer, entry.targetKernel, () => core.loadFile(entry.file));
+  if (!r.ok) return { path: entry.path, status: 'error', error: r.error };
+  if (r.sameAsBefore) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
+  write(to, entry.path, r.output);
+  return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name };
 }
 
 export function unbindFile(core: Core, file: string, path: string, to: Destination): FileOutcome {

@@ -59,6 +59,21 @@ export class Timers {
     }
   }
 
+  /**
+   * Times a pass that runs beside others (`time` nests what runs meanwhile under it): it is
+   * recorded at the current level when `work` settles.
+   */
+  async beside<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const node: TimerNode = { name, ms: 0, children: [] };
+    this.stack[this.stack.length - 1]!.children.push(node);
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      node.ms = performance.now() - start;
+    }
+  }
+
   /** A pass measured in pieces elsewhere, as a child of the pass being timed now. */
   record(name: string, ms: number): void {
     this.stack[this.stack.length - 1]!.children.push({ name, ms, children: [] });

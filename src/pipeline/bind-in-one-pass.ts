@@ -1,0 +1,98 @@
+// `syslayer bind` of a directory image, in place or to a new directory, in one pass over its
+// files. The kernel and the catalog do not depend on the image's ELF files, so they come first;
+// then each worker opens each file of its batch once, scans it, and binds a client the decision
+// binds from the bytes the scan read, writing it where the sink says (pass-sink.ts). The plan —
+// the report's facts, closures and mixed-ABI programs — is built from what the pass found, as a
+// scan would have, while the sink completes the output.
+//
+// Before this, bind planned the whole image first (every file read, closures resolved) and then
+// read each client again: 10,000 small clients in place took 2.4 s, where patchelf, growing the
+// same files in one process, took 0.7 s.
+import type { ScanOutcome } from '../core/facts.js';
+import { imageCatalog, planFor, resolveKernel, type Plan } from './plan.js';
+import { removeLeftovers, type LocalInput, type RewriteOptions } from './rewrite-directory.js';
+import { passRunner, passWorkers, type PassRunner } from './pass-runner.js';
+import type { PassSink } from './pass-sink.js';
+import { inPlaceSink } from './pass-in-place.js';
+import { copySink } from './pass-to-copy.js';
+import type { ImageTree } from './image-tree.js';
+import { directoryTree } from '../sources/directory.js';
+import { imageFiles, imageReader, scanReportFrom } from '../classify/scan-directory.js';
+import { readLdSoConf } from '../closure/ld-so-conf.js';
+import { batches } from '../pool/batches.js';
+import type { FilePassResult } from '../transform/file-pass.js';
+import type { FileOutcome } from '../transform/file-operations.js';
+
+export type OnePassOutput = { kind: 'in-place' } | { kind: 'directory'; path: string };
+
+/** Whether this run takes the one pass: a directory image, bound in place or to a directory. */
+export function takesOnePass(input: LocalInput, output: RewriteOptions['output']): output is RewriteOptions['output'] & OnePassOutput {
+  return input.kind === 'directory' && (output.kind === 'in-place' || output.kind === 'directory');
+}
+
+export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  const image = input.path;
+  // The workers, if any, start (load their modules, instantiate the core) while the tree is walked.
+  const runner = await passRunner(passWorkers(o.threads, o.output.kind === 'directory'));
+  try {
+    return await bindWith(runner, image, o);
+  } finally {
+    await runner.close();
+  }
+}
+
+async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+  o.progress.update('walking the tree');
+  const tree = directoryTree(image);
+  const leftovers: string[] = [];
+  const files = await o.timers.time('walk', () => [...imageFiles(image, tree, leftovers)].flat());
+  const { kernel, kernelText } = resolveKernel(o.kernel, image, tree);
+  const catalog = await o.timers.time('catalog', () => imageCatalog(() => runner.core, o.layerDirs, image));
+  const targetKernel = kernel!; // bind always has one
+
+  let sink: PassSink;
+  if (o.output.kind === 'in-place') {
+    removeLeftovers(image, leftovers);
+    sink = inPlaceSink(image, (stage, paths) => runner.renameStaged(image, stage, paths), o.timers);
+  } else {
+    sink = copySink(image, tree, leftovers, o.output.path, o.timers);
+  }
+
+  let results: FilePassResult[];
+  try {
+    let done = 0;
+    results = await o.timers.time('bind', () => Promise.all(batches(files).map(async (paths) => {
+      const r = await runner.pass({ root: image, paths, to: sink.to, targetKernel, listPlain: sink.listPlain }, catalog);
+      sink.batchDone(r);
+      o.progress.update(`binding: ${(done += paths.length)} of ${files.length} files read`);
+      return r;
+    })));
+  } catch (error) {
+    await sink.abandon();
+    throw error;
+  }
+
+  let plan: Plan | null = null;
+  const linked = await sink.finish(
+    results.flatMap((r) => r.linked),
+    (to, jobs) => runner.bind(image, to, catalog, targetKernel, jobs),
+    async () => {
+      // While the sink's helpers finish: the report's facts, closures and decisions.
+      plan = await planFrom(image, tree, results, leftovers, { kernel, kernelText, catalog }, o);
+    },
+  );
+  const planned: Plan = plan!;
+  const refused: FileOutcome[] = planned.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error', error: c.error! }));
+  const outcomes = [...results.flatMap((r) => r.outcomes), ...linked, ...refused];
+  return { plan: planned, outcomes: outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
+}
+
+/** The plan a scan and plan of the image would have made, from what the pass found. */
+async function planFrom(image: string, tree: ImageTree, results: FilePassResult[], leftovers: string[],
+  k: { kernel: number | null; kernelText: string; catalog: Plan['catalog'] }, o: RewriteOptions): Promise<Plan> {
+  const scanned: ScanOutcome[] = results.flatMap((r) => r.scanned);
+  const other = results.reduce((n, r) => n + r.other, 0);
+  const ldSoConf = await readLdSoConf(tree, imageReader(image));
+  const scan = await o.timers.time('closure', () => ({ ...scanReportFrom(image, tree, ldSoConf, scanned, other), leftovers }));
+  return planFor({ image, root: image, single: false, ...k, scan }, new Map(results.flatMap((r) => r.decisions)));
+}
