@@ -564,7 +564,7 @@ if (ratios.length) {
 const checkLines = Object.values(groups).flatMap((g) => (g.lines ? g.lines(checks) : []));
 if (checkLines.length) lines.push('checks (not timed):', ...checkLines, '');
 if (Object.keys(perf).length) {
-  lines.push(`per-pass times (${opts.quick ? 'the measured run, with --perf' : 'one extra run with --perf, also counted as a run'}; they exclude Node's start-up):`);
+  lines.push(`per-pass times (${opts.quick ? 'the measured run, with --perf' : 'one extra run with --perf, also counted as a run'}; the total counts from the process's start, Node's start-up and module loading its first lines):`);
   for (const [id, p] of Object.entries(perf)) lines.push(`  ${id}: ` + (p.passes ? formatPerf(p.passes) : p.stderr.split('\n')[0] || '(nothing on stderr)'));
   // The scans' whole --perf output, as syslayer prints it.
   for (const id of Object.keys(perf).filter((x) => x.startsWith('scan.'))) {
