@@ -1,10 +1,12 @@
-// The command line's grammar: each command with its operands and options, one table that both the
-// parser and --help read. Written here rather than taken from a library: loading commander cost
-// every command 15-20 ms (its module and child_process), a tenth of a whole rootfs scan.
+// The command line's grammar: each command with its operands and options, one table that
+// node:util's parseArgs reads to parse and --help reads to print. (commander, the library used
+// before, cost every command 15-20 ms to load, a tenth of a whole rootfs scan; parseArgs is part
+// of Node.)
 //
 // The rules are the usual ones: options and operands in any order; `--name value`, `--name=value`
-// and `-o value` (a value is the next argument whatever it starts with, so `-o -` names standard
-// output); `--` ends the options; -h or --help anywhere prints the command's help.
+// and `-o value` (`-o -` names standard output); `--` ends the options; -h or --help anywhere
+// before it prints the command's help.
+import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 
 export interface OptionSpec {
@@ -53,53 +55,40 @@ const WIDTH = 80;
 
 const key = (name: string) => name.replace(/-(.)/g, (_, c: string) => c.toUpperCase());
 
-/** The arguments after the command's name, checked against its spec. */
+/** The arguments after the command's name, checked against its spec (by node:util's parseArgs). */
 export function parseCommand(spec: CommandSpec, argv: readonly string[]): ParsedArguments | HelpWanted {
-  const options: Record<string, unknown> = {};
-  for (const o of spec.options) if (o.repeatable) options[key(o.name)] = [];
-  const operands: string[] = [];
-  const rest: string[] = [];
-  const byName = new Map(spec.options.map((o) => [`--${o.name}`, o]));
-  for (const o of spec.options) if (o.short) byName.set(`-${o.short}`, o);
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (spec.passOn && operands.length === spec.operands.length) break;
-    if (arg === '--') {
-      i++;
-      break;
-    }
-    if (arg === '-h' || arg === '--help') return new HelpWanted(commandHelp(spec));
-    if (arg.length < 2 || !arg.startsWith('-')) {
-      operands.push(arg);
-      continue;
-    }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const option = byName.get(flag);
-    if (!option) throw new UsageError(`${spec.name}: unknown option '${flag}' (syslayer ${spec.name} --help lists them)`);
-    let value: unknown = true;
-    if (option.value) {
-      let text: string;
-      if (eq >= 0) text = arg.slice(eq + 1);
-      else if (i + 1 < argv.length) text = argv[++i]!;
-      else throw new UsageError(`${spec.name}: option '${flag} ${option.value}' wants a value`);
-      value = option.parse ? option.parse(text) : text;
-    } else if (eq >= 0) {
-      throw new UsageError(`${spec.name}: option '${flag}' takes no value`);
-    }
-    if (option.repeatable) (options[key(option.name)] as unknown[]).push(value);
-    else options[key(option.name)] = value;
+  const end = argv.indexOf('--');
+  if (argv.slice(0, end < 0 ? argv.length : end).some((a) => a === '-h' || a === '--help')) return new HelpWanted(commandHelp(spec));
+  // A command that passes on what follows its operands (it has no options of its own) takes them as they are.
+  if (spec.passOn) return checkOperands(spec, { operands: argv.slice(0, spec.operands.length), rest: argv.slice(spec.operands.length), options: {} });
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const o of spec.options) config[o.name] = { type: o.value ? 'string' : 'boolean', ...(o.short ? { short: o.short } : {}), ...(o.repeatable ? { multiple: true } : {}) };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: config, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(`${spec.name}: ${message} (syslayer ${spec.name} --help lists the options)`);
   }
-  for (; i < argv.length; i++) (spec.passOn ? rest : operands).push(argv[i]!);
-  const variadic = spec.operands.some((o) => o.variadic);
+  const options: Record<string, unknown> = {};
+  for (const o of spec.options) {
+    const given = parsed.values[o.name];
+    const value = (text: unknown) => (o.parse ? o.parse(text as string) : text);
+    if (o.repeatable) options[key(o.name)] = ((given ?? []) as string[]).map(value);
+    else if (given !== undefined) options[key(o.name)] = o.value ? value(given) : true;
+  }
+  return checkOperands(spec, { operands: parsed.positionals, rest: [], options });
+}
+
+function checkOperands(spec: CommandSpec, parsed: ParsedArguments): ParsedArguments {
+  const { operands } = parsed;
   if (operands.length < spec.operands.length) {
     throw new UsageError(`${spec.name}: missing required argument '${spec.operands[operands.length]!.name}'`);
   }
-  if (!variadic && operands.length > spec.operands.length) {
+  if (!spec.operands.some((o) => o.variadic) && operands.length > spec.operands.length) {
     throw new UsageError(`${spec.name}: too many arguments: expected ${spec.operands.length}, got ${operands.length}`);
   }
-  return { operands, rest, options };
+  return parsed;
 }
 
 function operandsUsage(spec: CommandSpec): string {
