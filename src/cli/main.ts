@@ -28,7 +28,7 @@ const REWRITE_OPTIONS: OptionSpec[] = [
   json('print the report as one JSON document (docs/report-json.md)'),
   { name: 'report', value: '<file>', description: 'also write the JSON report to a file' },
   perf,
-  { name: 'threads', value: '<n>', description: 'worker threads (default: one per core)', parse: (v) => parseCount(v, '--threads', 1) },
+  { name: 'threads', value: '<n>', description: 'worker threads (default: one per core; for bind -o of a directory, one per core but two, as its cp processes take two: none on two cores)', parse: (v) => parseCount(v, '--threads', 1) },
 ];
 const WRITE_OPTIONS: OptionSpec[] = [
   { name: 'output', short: 'o', value: '<path>', description: 'write the result here: a directory, a .tar or .tar.gz (.tgz), a file for one file, or - for a tar stream on standard output (the report then goes to standard error)' },
