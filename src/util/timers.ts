@@ -1,6 +1,7 @@
 // Nested wall-clock timers for every pass of the pipeline, printed with --perf so a benchmark can
 // say where the time went.
 import { performance } from 'node:perf_hooks';
+import { helperCpuMs } from './child-cpu.js';
 
 export interface TimerNode {
   name: string;
@@ -91,6 +92,8 @@ export class Timers {
       n.children.forEach((c) => walk(c, depth + 1));
     };
     walk(this.finish(), 0);
+    const helpers = helperCpuMs();
+    if (helpers !== null) lines.push(`${'helper processes, CPU'.padEnd(24)} ${helpers.toFixed(1).padStart(10)} ms`);
     return lines.join('\n');
   }
 }
