@@ -15,6 +15,16 @@ import { shareCatalog, type SharedCatalog } from './shared-catalog.js';
 const workerModule = (name: string) => join(packageRoot(), 'dist', 'workers', name);
 const REWRITE_WORKER = workerModule('core-worker.js');
 
+/**
+ * piscina loads a task's module with require() first and falls back to import(). Node 20.19 and
+ * later let require() load our ES modules, and that path crashed a worker now and then with a V8
+ * fatal error ("v8::Module::IsGraphAsync must be used on an instantiated module"), killing the
+ * run: seen about once in ten test runs binding a tarball. Without require(esm) in the workers,
+ * piscina imports them, as on earlier Node versions.
+ */
+const WORKER_EXEC_ARGV = [...process.execArgv,
+  ...(process.allowedNodeEnvironmentFlags.has('--experimental-require-module') ? ['--no-experimental-require-module'] : [])];
+
 export class WorkerPool {
   private readonly piscina: Piscina;
   /** The compiled core the workers instantiate; the main thread makes its own instance from it too. */
@@ -35,6 +45,7 @@ export class WorkerPool {
       workerData,
       minThreads: threads,
       maxThreads: threads,
+      execArgv: WORKER_EXEC_ARGV,
       idleTimeout: 60_000,
     });
     this.capacity = threads;
