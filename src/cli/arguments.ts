@@ -135,8 +135,10 @@ export function commandHelp(spec: CommandSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function programHelp(description: string, commands: readonly CommandSpec[]): string {
-  const lines = ['Usage: syslayer [options] [command]', '', description, '', 'Options:', ...table([[optionLabel(HELP), HELP.description]]), '', 'Commands:',
+const VERSION: OptionSpec = { name: 'version', short: 'V', description: 'print the version' };
+
+export function programHelp(description: string, commands: readonly CommandSpec[], epilogue = ''): string {
+  const lines = ['Usage: syslayer [options] [command]', '', description, '', 'Options:', ...table([VERSION, HELP].map((o) => [optionLabel(o), o.description])), '', 'Commands:',
     ...table([...commands.map((c): [string, string] => [usage(c), c.description]), ['help [command]', 'display help for command']])];
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n${epilogue ? `\n${epilogue}` : ''}`;
 }

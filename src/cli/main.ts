@@ -6,6 +6,7 @@ import type { CommandResult } from '../commands/image-commands.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 import { HelpWanted, parseCommand, programHelp, type CommandSpec, type OptionSpec } from './arguments.js';
+import { EXIT_READER_GONE, ReaderGone, writeReport } from './report-output.js';
 
 // Each command imports its modules when it runs: `scan` of a directory then loads neither the tar
 // pipeline nor the binder and its catalog. Importing this module took 88 ms with every
@@ -22,9 +23,10 @@ const IMAGE = 'a directory, a tar image (plain or gzip: told by its bytes), one 
 
 const json = (description: string): OptionSpec => ({ name: 'json', description });
 const perf: OptionSpec = { name: 'perf', description: 'print the time of each pass on stderr' };
-const REWRITE_OPTIONS: OptionSpec[] = [
-  { name: 'kernel', value: '<version>', description: 'target kernel: a.b[.c], or auto (from the image\'s lib/modules; the default of plan and bind)', parse: parseKernelOption },
-  { name: 'layers', value: '<dir>', description: 'a directory of layer objects, searched recursively (repeatable)', repeatable: true },
+const TARGET_KERNEL: OptionSpec = { name: 'kernel', value: '<version>', description: 'target kernel: a.b[.c], or auto (the default: the one kernel of the image\'s lib/modules)', parse: parseKernelOption };
+const VERIFY_KERNEL: OptionSpec = { name: 'kernel', value: '<version>', description: 'check that the rule still selects each file\'s layer for this kernel: a.b[.c], or auto (from the image\'s lib/modules); default: the kernel each file\'s bind record names', parse: parseKernelOption };
+const LAYERS: OptionSpec = { name: 'layers', value: '<dir>', description: 'a directory of layer objects, searched recursively, besides the image\'s own usr/lib/syslayer/layers (repeatable)', repeatable: true };
+const REPORT_OPTIONS: OptionSpec[] = [
   json('print the report as one JSON document (docs/report-json.md)'),
   { name: 'report', value: '<file>', description: 'also write the JSON report to a file' },
   perf,
@@ -53,16 +55,17 @@ const COMMANDS: CommandSpec[] = [
     name: 'bench', description: 'run the benchmark suite (benchmarks/run.mjs) on your own directory image, beside scanelf, readelf, patchelf and cp -a',
     operands: [{ name: 'image', description: 'a directory image (never written to)' }], options: [], passOn: 'suite-options',
   },
-  { name: 'plan', description: 'show what bind would do, writing nothing', operands: [{ name: 'image', description: IMAGE }], options: REWRITE_OPTIONS },
-  { name: 'bind', description: 'write the selected layer into every client', operands: [{ name: 'image', description: IMAGE }], options: [...REWRITE_OPTIONS, ...WRITE_OPTIONS] },
-  { name: 'unbind', description: 'restore every bound client to its original bytes', operands: [{ name: 'image', description: IMAGE }], options: [...REWRITE_OPTIONS, ...WRITE_OPTIONS] },
+  { name: 'plan', description: 'show what bind would do, writing nothing', operands: [{ name: 'image', description: IMAGE }], options: [TARGET_KERNEL, LAYERS, ...REPORT_OPTIONS] },
+  { name: 'bind', description: 'write the selected layer into every client', operands: [{ name: 'image', description: IMAGE }], options: [TARGET_KERNEL, LAYERS, ...REPORT_OPTIONS, ...WRITE_OPTIONS] },
+  // Unbinding needs no layer and no kernel: each file's bind record holds what it takes.
+  { name: 'unbind', description: 'restore every bound client to its original bytes', operands: [{ name: 'image', description: IMAGE }], options: [...REPORT_OPTIONS, ...WRITE_OPTIONS] },
   {
     name: 'verify', description: 're-derive every bound client from its original and check the rule still selects its layer',
-    operands: [{ name: 'image', description: IMAGE }], options: REWRITE_OPTIONS,
+    operands: [{ name: 'image', description: IMAGE }], options: [VERIFY_KERNEL, LAYERS, ...REPORT_OPTIONS],
   },
 ];
 
-type RewriteFlags = { kernel?: KernelOption; layers: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean };
+type RewriteFlags = { kernel?: KernelOption; layers?: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean };
 
 export async function main(argv: string[]): Promise<number> {
   // --perf shows the start-up before this as lines of its own (util/timers.ts).
@@ -70,13 +73,17 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const [name, ...args] = argv;
     if (name === undefined) {
-      process.stderr.write(programHelp(DESCRIPTION, COMMANDS));
+      process.stderr.write(programHelp(DESCRIPTION, COMMANDS, EPILOGUE));
       return EXIT_USAGE;
+    }
+    if (name === '-V' || name === '--version') {
+      process.stdout.write(`syslayer ${await version()}\n`);
+      return EXIT_OK;
     }
     if (name === '-h' || name === '--help' || name === 'help') {
       const about = name === 'help' && args[0] !== undefined ? COMMANDS.find((c) => c.name === args[0]) : undefined;
       if (name === 'help' && args[0] !== undefined && !about) throw new UsageError(`unknown command '${args[0]}'`);
-      process.stdout.write(about ? (parseCommand(about, ['--help']) as HelpWanted).text : programHelp(DESCRIPTION, COMMANDS));
+      process.stdout.write(about ? (parseCommand(about, ['--help']) as HelpWanted).text : programHelp(DESCRIPTION, COMMANDS, EPILOGUE));
       return EXIT_OK;
     }
     const spec = COMMANDS.find((c) => c.name === name);
@@ -88,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await run(spec.name, parsed.operands, parsed.rest, parsed.options, entered);
   } catch (error) {
+    if (error instanceof ReaderGone) return EXIT_READER_GONE;
     if (error instanceof UsageError) {
       process.stderr.write(`syslayer: ${error.message}\n`);
       return EXIT_USAGE;
@@ -118,7 +126,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       const text = await timers.time('report', async () => opts.json
         ? `${JSON.stringify((await import('../names/path-bytes.js')).jsonWithNameBytes({ ...(await import('../report/report-header.js')).reportHeader('scan'), image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }), null, 1)}\n`
         : `${(await import('../report/scan-text.js')).formatScanSummary(report)}\n`);
-      process.stdout.write(text);
+      await writeReport(process.stdout, text, 'standard output');
       if (opts.perf) process.stderr.write(`${timers.format()}\n`);
       return result.status;
     }
@@ -127,7 +135,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       const [{ inspectFile }, { formatInspect }] = await Promise.all([import('../commands/inspect.js'), import('../report/inspect-text.js')]);
       const inspection = inspectFile(file);
       const { size, record, binding } = inspection;
-      process.stdout.write(options.json ? `${JSON.stringify({ path: file, size, ...record, binding }, null, 1)}\n` : `${formatInspect(file, inspection)}\n`);
+      await writeReport(process.stdout, options.json ? `${JSON.stringify({ path: file, size, ...record, binding }, null, 1)}\n` : `${formatInspect(file, inspection)}\n`, 'standard output');
       return record.status === 'error' || (binding && 'error' in binding) ? EXIT_SOME_FAILED : EXIT_OK;
     }
     case 'layers': {
@@ -135,7 +143,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
         import('node:fs'), import('../core/core.js'), import('../catalog/catalog.js'), import('../report/rewrite-report.js')]);
       for (const d of operands) if (!existsSync(d)) throw new UsageError(`${d}: no such file or directory`);
       const catalog = loadCatalog(new Core(compileCore()), operands);
-      process.stdout.write(options.json ? `${JSON.stringify(catalog.map(layerSummary), null, 1)}\n` : `${formatLayers(catalog)}\n`);
+      await writeReport(process.stdout, options.json ? `${JSON.stringify(catalog.map(layerSummary), null, 1)}\n` : `${formatLayers(catalog)}\n`, 'standard output');
       return catalog.some((l) => l.linkErrors.size > 0) ? EXIT_SOME_FAILED : EXIT_OK;
     }
     case 'bench':
@@ -149,7 +157,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       const progress = await Progress.forTerminal();
       try {
         const run = (await timers.time('load command', commands))[command];
-        const result = await run({ input: operands[0]!, output: opts.output, inPlace: opts.inPlace, kernel, layerDirs: opts.layers, threads: opts.threads, timers, progress });
+        const result = await run({ input: operands[0]!, output: opts.output, inPlace: opts.inPlace, kernel, layerDirs: opts.layers ?? [], threads: opts.threads, timers, progress });
         await finish(result, opts, timers);
         return result.status;
       } finally {
@@ -165,10 +173,38 @@ async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers)
   const r = result.report;
   const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command));
   const text = r.command === 'plan' ? formatPlan(r.plan) : formatRewrite(r);
-  (r.imageOnStandardOutput ? process.stderr : process.stdout).write(opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`);
-  if (opts.report) await (await import('node:fs/promises')).writeFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);
+  const [stream, where] = r.imageOnStandardOutput ? [process.stderr, 'standard error'] : [process.stdout, 'standard output'];
+  await writeReport(stream, opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`, where);
+  if (opts.report) {
+    try {
+      await (await import('node:fs/promises')).writeFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);
+    } catch (error) {
+      throw new RunError(`cannot write the report to ${opts.report}: ${(error as Error).message}`);
+    }
+  }
   if (opts.perf) process.stderr.write(`${timers.format()}\n`);
 }
+
+/** The package's version, from its package.json. */
+async function version(): Promise<string> {
+  const [{ readFileSync }, { join }, { packageRoot }] = await Promise.all([import('node:fs'), import('node:path'), import('../util/package-root.js')]);
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+const EPILOGUE = `Examples:
+  syslayer scan rootfs/                                  every ELF file, its facts and closure
+  syslayer plan rootfs.tar.gz --kernel 6.1               the layer each client would get, and why not
+  syslayer bind rootfs/ -o bound/ --kernel 6.1           a bound copy (or --in-place, or -o bound.tar)
+  docker export c | syslayer bind - -o - | docker import -
+  syslayer verify bound/                                 re-derive every bound client
+  syslayer unbind bound/ -o original/                    the originals back, byte for byte
+
+Exit status:
+  0    all went well
+  1    some files failed (each is named), or the run failed as a whole (nothing was written)
+  2    usage: the command line, or an input or output it cannot take
+  141  the reader of the report went away (| head); the work itself was done
+`;
 
 function parseCount(value: string, flag: string, least: number): number {
   const n = Number(value);

@@ -1,0 +1,79 @@
+// The command line as other tools meet it (issue 12): --version, help that says what the code
+// does, options a command does not use refused, and reports cut short by their reader or by a
+// full disk ending in one line and a documented status, never a stack trace.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { syslayer } from './helpers/cli.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const CLI = join(ROOT, 'bin', 'syslayer.js');
+const SDK_BIN = join(ROOT, 'sdk', 'prebuilt', 'x86_64', 'bin');
+const NO_TRACE = /\n\s+at |node:internal|Unhandled 'error' event/;
+
+describe('the command line', () => {
+  it('--version and -V print the version of package.json', () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = syslayer(flag);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`syslayer ${version}\n`);
+    }
+  });
+
+  it('--help lists every command, examples and the exit statuses', () => {
+    const r = syslayer('--help');
+    expect(r.status).toBe(0);
+    for (const c of ['scan', 'inspect', 'layers', 'plan', 'bind', 'unbind', 'verify']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+    expect(r.stdout).toMatch(/^Exit status:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}141 /m);
+    expect(r.stdout).toContain('Examples:');
+  });
+
+  it('says which kernel verify checks against by default: the recorded one', () => {
+    const r = syslayer('verify', '--help');
+    expect(r.stdout).toMatch(/default:\s+the\s+kernel\s+each\s+file's\s+bind\s+record\s+names/);
+    expect(syslayer('bind', '--help').stdout).toMatch(/auto\s+\(the\s+default/);
+  });
+
+  it('refuses options a command does not use, naming them', () => {
+    for (const [args, named] of [[['unbind', '--kernel', 'banana', SDK_BIN], '--kernel'], [['unbind', '--layers', SDK_BIN, SDK_BIN], '--layers'],
+      [['scan', '--kernel', '4.11', SDK_BIN], '--kernel'], [['verify', '-o', '/tmp/x', SDK_BIN], '-o']] as const) {
+      const r = syslayer(...args);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(named);
+      expect(r.stderr).not.toMatch(NO_TRACE);
+    }
+  });
+
+  it('names -o and --in-place together as a conflict', () => {
+    const r = syslayer('bind', '--kernel', '4.11', '--in-place', '-o', '/tmp/never-written', SDK_BIN);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/-o and --in-place exclude each other/);
+  });
+
+  it('ends quietly with 141 when the reader of the report goes away', () => {
+    // A report far larger than a pipe holds (3,000 names of one client: ~4 MB of JSON), so that
+    // the writer is still writing when head leaves.
+    const dir = mkdtempSync(join(tmpdir(), 'syslayer-cli-'));
+    try {
+      for (let i = 0; i < 3000; i++) linkSync(join(SDK_BIN, 'abi1-demo'), join(dir, `prog-${i}`));
+      const r = spawnSync('bash', ['-c', `set -o pipefail; node "${CLI}" scan --json "${dir}" | head -c 100 >/dev/null`], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(141);
+      expect(r.stderr).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(existsSync('/dev/full'))('says in one line that a report could not be written, exit 1', () => {
+    const r = spawnSync('bash', ['-c', `node "${CLI}" scan --json "${SDK_BIN}" > /dev/full`], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^syslayer: cannot write the report to standard output: ENOSPC[^\n]*\n$/);
+    const file = syslayer('plan', '--kernel', '4.11', SDK_BIN, '--report', '/dev/full');
+    expect(file.status).toBe(1);
+    expect(file.stderr).toMatch(/syslayer: cannot write the report to \/dev\/full: ENOSPC/);
+    expect(file.stderr).not.toMatch(NO_TRACE);
+  });
+});
