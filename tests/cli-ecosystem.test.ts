@@ -3,7 +3,7 @@
 // full disk ending in one line and a documented status, never a stack trace.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syslayer } from './helpers/cli.js';
@@ -11,6 +11,7 @@ import { syslayer } from './helpers/cli.js';
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'bin', 'syslayer.js');
 const SDK_BIN = join(ROOT, 'sdk', 'prebuilt', 'x86_64', 'bin');
+const LAYERS = join(ROOT, 'sdk', 'prebuilt', 'x86_64', 'layers');
 const NO_TRACE = /\n\s+at |node:internal|Unhandled 'error' event/;
 
 describe('the command line', () => {
@@ -76,4 +77,31 @@ describe('the command line', () => {
     expect(file.stderr).toMatch(/syslayer: cannot write the report to \/dev\/full: ENOSPC/);
     expect(file.stderr).not.toMatch(NO_TRACE);
   });
+
+  const asRoot = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+  it.runIf(asRoot)('warns, in text and in JSON, when a user who is not root cannot keep the owners of a copy', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syslayer-owners-'));
+    try {
+      const image = join(dir, 'img');
+      mkdirSync(join(image, 'usr', 'bin'), { recursive: true });
+      linkSync(join(SDK_BIN, 'abi1-demo'), join(image, 'usr', 'bin', 'abi1-demo'));
+      writeFileSync(join(image, 'usr', 'readme'), 'hello\n');
+      chmodSync(dir, 0o1777);
+      const asNobody = (out: string, ...extra: string[]) => spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups',
+        process.execPath, CLI, 'bind', '--kernel', '4.11', '--layers', LAYERS, ...extra, '-o', join(dir, out), image], { encoding: 'utf8' });
+      const text = asNobody('out-text');
+      expect(text.status, text.stderr).toBe(0);
+      expect(text.stderr).toMatch(/^syslayer: warning: not running as root, owners cannot be kept: 2 files that other users own are yours in the copy.*-o image\.tar/m);
+      const json = asNobody('out-json', '--json');
+      expect(json.status, json.stderr).toBe(0);
+      expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings).toEqual([expect.stringMatching(/owners cannot be kept: 2 files/)]);
+      // As root, owners are kept and nothing is said.
+      const root = syslayer('bind', '--kernel', '4.11', '--layers', LAYERS, '--json', '-o', join(dir, 'out-root'), image);
+      expect((JSON.parse(root.stdout) as { warnings: string[] }).warnings).toEqual([]);
+      expect(root.stderr).not.toContain('warning');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+

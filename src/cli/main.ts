@@ -77,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     if (name === '-V' || name === '--version') {
-      process.stdout.write(`syslayer ${await version()}\n`);
+      process.stdout.write(`syslayer ${(await import('../report/report-header.js')).toolVersion()}\n`);
       return EXIT_OK;
     }
     if (name === '-h' || name === '--help' || name === 'help') {
@@ -171,7 +171,8 @@ async function run(name: string, operands: string[], rest: string[], options: Re
 async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers): Promise<void> {
   const { formatPlan, formatRewrite, reportJson } = await import('../report/rewrite-report.js');
   const r = result.report;
-  const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command));
+  const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command, r.warnings));
+  for (const warning of r.warnings) process.stderr.write(`syslayer: warning: ${warning}\n`);
   const text = r.command === 'plan' ? formatPlan(r.plan) : formatRewrite(r);
   const [stream, where] = r.imageOnStandardOutput ? [process.stderr, 'standard error'] : [process.stdout, 'standard output'];
   await writeReport(stream, opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`, where);
@@ -183,12 +184,6 @@ async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers)
     }
   }
   if (opts.perf) process.stderr.write(`${timers.format()}\n`);
-}
-
-/** The package's version, from its package.json. */
-async function version(): Promise<string> {
-  const [{ readFileSync }, { join }, { packageRoot }] = await Promise.all([import('node:fs'), import('node:path'), import('../util/package-root.js')]);
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 const EPILOGUE = `Examples:

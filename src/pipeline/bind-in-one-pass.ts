@@ -30,7 +30,7 @@ export function takesOnePass(input: LocalInput, output: RewriteOptions['output']
   return input.kind === 'directory' && (output.kind === 'in-place' || output.kind === 'directory');
 }
 
-export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
   const image = input.path;
   // The workers, if any, start (load their modules, instantiate the core) while the tree is walked.
   const runner = await passRunner(passWorkers(o.threads, o.output.kind === 'directory'));
@@ -41,7 +41,7 @@ export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { out
   }
 }
 
-async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
   o.progress.update('walking the tree');
   const tree = directoryTree(image);
   const leftovers: string[] = [];
@@ -58,11 +58,13 @@ async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & {
     sink = copySink(image, tree, leftovers, o.output.path, o.timers);
   }
 
+  // Only root can give a file to another user: anyone else's copy or new file is theirs.
+  const runAs = process.geteuid === undefined || process.geteuid() === 0 ? null : process.geteuid();
   let results: FilePassResult[];
   try {
     let done = 0;
     results = await o.timers.time('bind', () => Promise.all(batches(files).map(async (paths) => {
-      const r = await runner.pass({ root: image, paths, to: sink.to, targetKernel, listPlain: sink.listPlain }, catalog);
+      const r = await runner.pass({ root: image, paths, to: sink.to, targetKernel, listPlain: sink.listPlain, runAs }, catalog);
       sink.batchDone(r);
       o.progress.update(`binding: ${(done += paths.length)} of ${files.length} files read`);
       return r;
@@ -84,7 +86,14 @@ async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & {
   const planned: Plan = plan!;
   const refused: FileOutcome[] = planned.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error', error: c.error! }));
   const outcomes = [...results.flatMap((r) => r.outcomes), ...linked, ...refused];
-  return { plan: planned, outcomes: outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
+  const othersOwn = results.reduce((n, r) => n + r.othersOwn, 0);
+  const warnings = othersOwn === 0 ? [] : [ownersNotKept(othersOwn, o.output)];
+  return { plan: planned, outcomes: outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)), warnings };
+}
+
+function ownersNotKept(files: number, output: OnePassOutput): string {
+  const what = output.kind === 'in-place' ? `${files} rewritten files that other users owned are now yours` : `${files} files that other users own are yours in the copy (and so are its directories)`;
+  return `not running as root, owners cannot be kept: ${what}. A tarball keeps them (-o image.tar), or run as root`;
 }
 
 /** The plan a scan and plan of the image would have made, from what the pass found. */

@@ -38,6 +38,8 @@ export interface RunReport {
   outcomes: FileOutcome[];
   /** Where the image went, when it went to standard output (the report then goes to standard error). */
   imageOnStandardOutput: boolean;
+  /** What a person should know that is not a file's failure (owners a run could not keep). */
+  warnings: string[];
 }
 
 const writes = (c: CommandName) => c === 'bind' || c === 'unbind';
@@ -50,14 +52,14 @@ export async function runPipeline(req: RunRequest): Promise<RunReport> {
     const input = detectInput(spool?.path ?? req.input, req.input);
     const output = chooseOutput(writes(req.command), input, req.output, req.inPlace === true);
     const done = await transform(req, input, output);
-    return { command: req.command, ...done, imageOnStandardOutput: output.kind === 'tar' && output.path === STANDARD_STREAM };
+    return { command: req.command, warnings: [], ...done, imageOnStandardOutput: output.kind === 'tar' && output.path === STANDARD_STREAM };
   } finally {
     spool?.remove();
   }
 }
 
 /** Picks how the bytes travel, and runs the stages that way. */
-async function transform(req: RunRequest, input: ImageInput, output: ImageOutput): Promise<{ plan: Plan; outcomes: FileOutcome[] }> {
+async function transform(req: RunRequest, input: ImageInput, output: ImageOutput): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings?: string[] }> {
   const common = { kernel: req.kernel, layerDirs: req.layerDirs, threads: req.threads, timers: req.timers, progress: req.progress };
   if (input.kind === 'tar' || output.kind === 'tar') {
     const { runTar } = await req.timers.time('load tar pipeline', () => import('./rewrite-stream.js'));

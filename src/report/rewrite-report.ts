@@ -27,7 +27,7 @@ function passedThrough(plan: Plan) {
   return { elfWithoutReservation: c.elf - clients, otherFiles: c.other, unreadable: c.errors };
 }
 
-export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: string) {
+export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: string, warnings: readonly string[] = []) {
   const byPath = new Map((outcomes ?? []).map((o) => [o.path, o]));
   return {
     ...reportHeader(command),
@@ -45,6 +45,7 @@ export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: 
     })),
     programs: plan.programs,
     passedThrough: passedThrough(plan),
+    warnings,
   };
 }
 

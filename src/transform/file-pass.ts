@@ -22,6 +22,11 @@ export interface FilePassTask {
    * every hardlinked one; in place, files not written stay where they are.
    */
   listPlain: boolean;
+  /**
+   * Not root: the user this run is (its effective uid), whose files it writes are all owned by
+   * it. Files it reads that another user owns are counted (`othersOwn`). Root: null.
+   */
+  runAs: number | null;
 }
 
 export interface FilePassResult {
@@ -40,10 +45,12 @@ export interface FilePassResult {
   linked: { path: string; layer: number | null }[];
   /** With `listPlain`: the files this pass did not write, to be copied as they are. */
   plain: string[];
+  /** With `runAs`: files written or copied here whose owner is another user, who loses them. */
+  othersOwn: number;
 }
 
 export function passFiles(core: Core, task: FilePassTask): FilePassResult {
-  const result: FilePassResult = { scanned: [], other: 0, decisions: [], outcomes: [], linked: [], plain: [] };
+  const result: FilePassResult = { scanned: [], other: 0, decisions: [], outcomes: [], linked: [], plain: [], othersOwn: 0 };
   // join(root, path) for the walk's normalized paths, without normalizing each again.
   const base = join(task.root, '.');
   const prefix = base === '.' ? '' : base.endsWith('/') ? base : `${base}/`;
@@ -64,7 +71,9 @@ export function passFiles(core: Core, task: FilePassTask): FilePassResult {
         if (decision.action === 'bind') layer = decision.layer;
       }
       if (layer === null && !task.listPlain) continue;
-      if (fstatSync(fd).nlink > 1) {
+      const stat = fstatSync(fd);
+      if (task.runAs !== null && stat.uid !== task.runAs) result.othersOwn++;
+      if (stat.nlink > 1) {
         result.linked.push({ path, layer });
       } else if (layer === null) {
         result.plain.push(path);
