@@ -103,5 +103,39 @@ describe('the command line', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it.runIf(hasScript)('on a terminal, lists the first ten of each kind and how many more; in a pipe, all of them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syslayer-list-'));
+    try {
+      // Fourteen clients no layer serves (no --layers, no layers in the image): fourteen refusals.
+      for (let i = 0; i < 14; i++) linkSync(join(SDK_BIN, 'abi1-demo'), join(dir, `prog-${String(i).padStart(2, '0')}`));
+      const piped = syslayer('plan', '--kernel', '4.11', dir);
+      expect(piped.stdout.match(/^ {2}prog-\d\d: /gm)).toHaveLength(14);
+      const tty = spawnSync('script', ['-qec', `"${process.execPath}" "${CLI}" plan --kernel 4.11 "${dir}"`, '/dev/null'], { encoding: 'utf8' });
+      expect(tty.stdout.match(/^ {2}prog-\d\d: /gm)).toHaveLength(10);
+      expect(tty.stdout).toMatch(/^ {2}… and 4 more \(--json lists them all\)/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--progress plain writes progress lines for a log; without it a pipe gets none; an unknown mode is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syslayer-progress-'));
+    try {
+      const plain = syslayer('bind', '--kernel', '4.11', '--layers', LAYERS, '--progress', 'plain', '-o', join(dir, 'a'), SDK_BIN);
+      expect(plain.status, plain.stderr).toBe(0);
+      expect(plain.stderr).toMatch(/^syslayer: walking the tree: /m);
+      expect(plain.stderr).toMatch(/^syslayer: binding: \d+ of \d+ files read, \d+ clients$/m);
+      const quiet = syslayer('bind', '--kernel', '4.11', '--layers', LAYERS, '-o', join(dir, 'b'), SDK_BIN);
+      expect(quiet.status, quiet.stderr).toBe(0);
+      expect(quiet.stderr).toBe('');
+      const bad = syslayer('scan', '--progress', 'loud', SDK_BIN);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/--progress wants auto, plain or none, not 'loud'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 

@@ -76,7 +76,7 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   // Temporary files a killed rewrite left behind are not part of the image: the next rewrite removes them.
   const leftovers: string[] = [];
   const core = new Core(module);
-  const reading = new SharedScan(options.pool ?? null, core, image, (done, found) => progress.update(`reading ${done}/${found} files`));
+  const reading = new SharedScan(options.pool ?? null, core, image, (done, found) => progress.update(`reading: ${done} of ${found} files found so far`));
   const readers = options.pool ? 0 : options.threads ?? defaultReaders();
   let own: ReaderThreads | null = null;
   const startReaders = async () => {
@@ -88,7 +88,7 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   // Asked for by number, they start at once; else once the walk shows the tree is large.
   let deciding = readers > 0 && options.threads === undefined;
   if (readers > 0 && !deciding) own = await timers.time('start readers', startReaders);
-  progress.update('walking the tree');
+  progress.update('walking the tree: listing directories');
   try {
     await timers.time('walk and read', async () => {
       let batch: string[] = [];
@@ -132,7 +132,7 @@ export async function scanImage(image: string, options: ScanOptions = {}): Promi
   // The readers wind down while the closures are resolved.
   const closing = own?.close();
   try {
-    progress.update('resolving dependency closures');
+    progress.update('resolving dependency closures: ld.so rules, inside the image');
     const ldSoConf = await readLdSoConf(tree, imageReader(image));
     const report = await timers.time('closure', () => scanReportFrom(image, tree, ldSoConf, reading.outcomes, reading.other));
     progress.stop();

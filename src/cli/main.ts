@@ -3,7 +3,7 @@
 import { RunError, UsageError } from '../errors.js';
 import { parseKernelOption, type KernelOption } from '../catalog/kernel-version.js';
 import type { CommandResult } from '../commands/image-commands.js';
-import { Progress } from '../util/progress.js';
+import { PROGRESS_MODES, Progress, type ProgressMode } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 import { HelpWanted, parseCommand, programHelp, type CommandSpec, type OptionSpec } from './arguments.js';
 import { EXIT_READER_GONE, ReaderGone, writeReport } from './report-output.js';
@@ -23,11 +23,16 @@ const IMAGE = 'a directory, a tar image (plain or gzip: told by its bytes), one 
 
 const json = (description: string): OptionSpec => ({ name: 'json', description });
 const perf: OptionSpec = { name: 'perf', description: 'print the time of each pass on stderr' };
+const progressOption: OptionSpec = {
+  name: 'progress', value: '<mode>', description: 'progress on stderr: auto (a spinner on a terminal, else nothing; the default), plain (a line now and then, for logs) or none; NO_COLOR is respected',
+  parse: (v) => { if (!(PROGRESS_MODES as readonly string[]).includes(v)) throw new UsageError(`--progress wants auto, plain or none, not '${v}'`); return v; },
+};
 const TARGET_KERNEL: OptionSpec = { name: 'kernel', value: '<version>', description: 'target kernel: a.b[.c], or auto (the default: the one kernel of the image\'s lib/modules)', parse: parseKernelOption };
 const VERIFY_KERNEL: OptionSpec = { name: 'kernel', value: '<version>', description: 'check that the rule still selects each file\'s layer for this kernel: a.b[.c], or auto (from the image\'s lib/modules); default: the kernel each file\'s bind record names', parse: parseKernelOption };
 const LAYERS: OptionSpec = { name: 'layers', value: '<dir>', description: 'a directory of layer objects, searched recursively, besides the image\'s own usr/lib/syslayer/layers (repeatable)', repeatable: true };
 const REPORT_OPTIONS: OptionSpec[] = [
   json('print the report as one JSON document (docs/report-json.md)'),
+  progressOption,
   { name: 'report', value: '<file>', description: 'also write the JSON report to a file' },
   perf,
   { name: 'threads', value: '<n>', description: 'worker threads (default: one per core; for bind -o of a directory, one per core but two, as its cp processes take two: none on two cores)', parse: (v) => parseCount(v, '--threads', 1) },
@@ -42,7 +47,7 @@ const COMMANDS: CommandSpec[] = [
     name: 'scan', description: 'report every ELF file of an image and its dependency closure',
     operands: [{ name: 'image', description: IMAGE }],
     options: [
-      json('print one JSON document (schema: docs/scan-json.md)'), perf,
+      json('print one JSON document (schema: docs/scan-json.md)'), perf, progressOption,
       { name: 'threads', value: '<n>', description: 'threads that read files beside the main thread, 0 for none (default: none on two cores or fewer; else one per core but one, once the walk has found 16,384 files)', parse: (v) => parseCount(v, '--threads', 0) },
     ],
   },
@@ -65,7 +70,7 @@ const COMMANDS: CommandSpec[] = [
   },
 ];
 
-type RewriteFlags = { kernel?: KernelOption; layers?: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean };
+type RewriteFlags = { progress?: ProgressMode; kernel?: KernelOption; layers?: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean };
 
 export async function main(argv: string[]): Promise<number> {
   // --perf shows the start-up before this as lines of its own (util/timers.ts).
@@ -116,9 +121,9 @@ export async function main(argv: string[]): Promise<number> {
 async function run(name: string, operands: string[], rest: string[], options: Record<string, unknown>, entered: number): Promise<number> {
   switch (name) {
     case 'scan': {
-      const opts = options as { json?: boolean; perf?: boolean; threads?: number };
+      const opts = options as { json?: boolean; perf?: boolean; threads?: number; progress?: ProgressMode };
       const timers = new Timers(entered);
-      const progress = await Progress.forTerminal();
+      const progress = await Progress.start(opts.progress);
       const { scan } = await timers.time('load command', commands);
       const result = await scan({ input: operands[0]!, kernel: { kind: 'none' }, layerDirs: [], threads: opts.threads, timers, progress });
       progress.stop();
@@ -154,7 +159,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       // Without --kernel, verify checks each file against the kernel its bind record names.
       const kernel = opts.kernel ?? (command === 'plan' || command === 'bind' ? { kind: 'auto' } : command === 'verify' ? { kind: 'recorded' } : { kind: 'none' });
       const timers = new Timers(entered);
-      const progress = await Progress.forTerminal();
+      const progress = await Progress.start(opts.progress);
       try {
         const run = (await timers.time('load command', commands))[command];
         const result = await run({ input: operands[0]!, output: opts.output, inPlace: opts.inPlace, kernel, layerDirs: opts.layers ?? [], threads: opts.threads, timers, progress });
@@ -173,8 +178,10 @@ async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers)
   const r = result.report;
   const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command, r.warnings));
   for (const warning of r.warnings) process.stderr.write(`syslayer: warning: ${warning}\n`);
-  const text = r.command === 'plan' ? formatPlan(r.plan) : formatRewrite(r);
   const [stream, where] = r.imageOnStandardOutput ? [process.stderr, 'standard error'] : [process.stdout, 'standard output'];
+  // A person at a terminal gets the first few of each list; a pipe or a file, every item.
+  const atMost = stream.isTTY ? TERMINAL_LIST : null;
+  const text = r.command === 'plan' ? formatPlan(r.plan, atMost) : formatRewrite(r, atMost);
   await writeReport(stream, opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`, where);
   if (opts.report) {
     try {
@@ -185,6 +192,9 @@ async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers)
   }
   if (opts.perf) process.stderr.write(`${timers.format()}\n`);
 }
+
+/** Items of each list a report shows on a terminal. */
+const TERMINAL_LIST = 10;
 
 const EPILOGUE = `Examples:
   syslayer scan rootfs/                                  every ELF file, its facts and closure

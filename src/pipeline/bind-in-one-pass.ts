@@ -42,7 +42,7 @@ export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { out
 }
 
 async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
-  o.progress.update('walking the tree');
+  o.progress.update('walking the tree: listing directories');
   const tree = directoryTree(image);
   const leftovers: string[] = [];
   const files = await o.timers.time('walk', () => [...imageFiles(image, tree, leftovers)].flat());
@@ -63,10 +63,11 @@ async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & {
   let results: FilePassResult[];
   try {
     let done = 0;
+    let bound = 0;
     results = await o.timers.time('bind', () => Promise.all(batches(files).map(async (paths) => {
       const r = await runner.pass({ root: image, paths, to: sink.to, targetKernel, listPlain: sink.listPlain, runAs }, catalog);
       sink.batchDone(r);
-      o.progress.update(`binding: ${(done += paths.length)} of ${files.length} files read`);
+      o.progress.update(`binding: ${(done += paths.length)} of ${files.length} files read, ${(bound += r.outcomes.length)} clients`);
       return r;
     })));
   } catch (error) {
@@ -75,6 +76,7 @@ async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & {
   }
 
   let plan: Plan | null = null;
+  o.progress.update(o.output.kind === 'in-place' ? 'finishing: file attributes, then the renames' : 'finishing: waiting for the copy (cp) and the directories (tar)');
   const linked = await sink.finish(
     results.flatMap((r) => r.linked),
     (to, jobs) => runner.bind(image, to, catalog, targetKernel, jobs),

@@ -155,7 +155,7 @@ async function rewriteClients(input: LocalInput, o: RewriteOptions, choose: Choo
       const located = jobs.map((j) => ({ ...j, path: single ? basename(target.work) : j.path }));
       const groups = groupByInode(root, located);
       const leaders = located.filter((j) => groups.has(j.path));
-      o.progress.update(`rewriting ${groups.size} files`);
+      o.progress.update(`rewriting: ${groups.size} files`);
       const all = inPlace
         ? await rewriteInPlace(root, groups, leaders, (to, chunk) => run(pool, plan, root, to, chunk), o.timers)
         : await rewriteCopy(groups, leaders, (to, chunk) => run(pool, plan, single ? root : image, to, chunk), o.timers, root,

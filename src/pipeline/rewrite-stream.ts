@@ -121,7 +121,7 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
     const results: EntryResult[] = [];
     const sizes = new Map<string, number>();
     const texts = new Map<string, string>();
-    o.progress.update(`${o.op === 'scan' || o.op === 'plan' ? 'reading' : `${o.op}ing`} ${image}`);
+    o.progress.update(`${o.op === 'scan' || o.op === 'plan' ? 'reading' : `${o.op}ing`}: ${image}`);
     const tree = await o.timers.time(o.op, () => tarPass({
       name: image,
       source: openTarSource(input),

@@ -55,35 +55,46 @@ function countBy<T>(items: T[], key: (t: T) => string): Map<string, number> {
   return m;
 }
 
-export function formatPlan(plan: Plan): string {
+export function formatPlan(plan: Plan, atMost: number | null = null): string {
   const out: string[] = [];
   const ok = plan.clients.filter((c) => c.layer !== null);
   out.push(`plan for ${plan.image}, kernel ${plan.kernelText}: ${plan.clients.length} syslayer clients, ${ok.length} bindable, ${plan.clients.length - ok.length} not`);
   for (const [layer, n] of countBy(ok, (c) => `${plan.catalog[c.layer!]!.name} revision ${plan.catalog[c.layer!]!.revision}, ABI ${c.abi}`)) out.push(`  would bind ${n} with ${layer}`);
   const failures = plan.clients.filter((c) => c.layer === null).map((c) => ({ path: c.path, status: 'error' as const, error: c.error! }));
-  return [...out, ...common(plan, failures, (o) => o.layer)].join('\n');
+  return [...out, ...common(plan, failures, (o) => o.layer, atMost)].join('\n');
 }
 
 type ObjectLayer = Plan['programs'][number]['objects'][number];
 
+/**
+ * The first `atMost` lines of a list (all of them for null), and a line saying how many more
+ * there are: a person at a terminal gets a summary, the JSON report has every item.
+ */
+function listed<T>(items: readonly T[], atMost: number | null, line: (item: T) => string): string[] {
+  const shown = atMost === null ? items : items.slice(0, atMost);
+  const lines = shown.map((item) => `  ${line(item)}`);
+  if (shown.length < items.length) lines.push(`  … and ${items.length - shown.length} more (--json lists them all)`);
+  return lines;
+}
+
 /** `layerOf` names each object's layer: the selection for plan and bind, the recorded one after. */
-function common(plan: Plan, failures: FileOutcome[], layerOf: (o: ObjectLayer) => string | null | undefined): string[] {
+function common(plan: Plan, failures: FileOutcome[], layerOf: (o: ObjectLayer) => string | null | undefined, atMost: number | null): string[] {
   const out: string[] = [];
   const mixed = plan.programs.filter((p) => p.mixed);
   if (mixed.length > 0) {
     out.push(`programs whose closure mixes ABI versions: ${mixed.length}`);
-    for (const m of mixed.slice(0, 20)) out.push(`  ${p(m.path)}: ${m.objects.map((o) => `${p(o.path)} (ABI ${o.abi}, ${layerOf(o) ?? 'no layer'})`).join(', ')}`);
+    out.push(...listed(mixed, atMost, (m) => `${p(m.path)}: ${m.objects.map((o) => `${p(o.path)} (ABI ${o.abi}, ${layerOf(o) ?? 'no layer'})`).join(', ')}`));
   }
   if (failures.length > 0) {
     out.push(`not done: ${failures.length}`);
-    for (const f of failures) out.push(`  ${p(f.path)}: ${f.status === 'error' ? f.error : f.status}`);
+    out.push(...listed(failures, atMost, (f) => `${p(f.path)}: ${f.status === 'error' ? f.error : f.status}`));
   }
   const t = passedThrough(plan);
   out.push(`passed through: ${t.elfWithoutReservation} ELF files without a reservation, ${t.otherFiles} other files${t.unreadable ? `, ${t.unreadable} unreadable (see scan)` : ''}`);
   return out;
 }
 
-export function formatRewrite(r: Pick<RunReport, 'command' | 'plan' | 'outcomes'>): string {
+export function formatRewrite(r: Pick<RunReport, 'command' | 'plan' | 'outcomes'>, atMost: number | null = null): string {
   const { plan, outcomes } = r;
   const out: string[] = [];
   const byStatus = countBy(outcomes, (o) => o.status);
@@ -93,7 +104,7 @@ export function formatRewrite(r: Pick<RunReport, 'command' | 'plan' | 'outcomes'
   for (const [k, n] of countBy(handled, (o) => `${(o as { layer: string }).layer}, ABI ${(o as { abi: number }).abi}`)) out.push(`  ${n} × ${k}`);
   const done = new Map(outcomes.map((o) => [o.path, 'layer' in o ? o.layer : undefined]));
   const layerOf = (o: ObjectLayer) => (r.command === 'bind' ? o.layer : done.get(o.path));
-  return [...out, ...common(plan, outcomes.filter((o) => o.status === 'error'), layerOf)].join('\n');
+  return [...out, ...common(plan, outcomes.filter((o) => o.status === 'error'), layerOf, atMost)].join('\n');
 }
 
 export function formatLayers(catalog: Layer[]): string {
