@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// Assembles the bundled sample image (build/sample-rootfs) from committed files: the corpus's
-// amd64 programs and libraries laid out like a usr-merged Debian root, the other architectures'
-// files under opt/foreign/ (they pass through, counted), the SDK's prebuilt x86-64 example
-// clients and reference layers (in usr/lib/syslayer/layers/, the image's own catalog), a
-// lib/modules/6.1.0/ so that `--kernel auto` finds a kernel, an etc/ld.so.conf with an include,
-// and the usual `lib -> usr/lib` symlinks. Rebuilt from scratch on every run.
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, renameSync } from 'node:fs';
+// Assembles the bundled sample image (build/sample-rootfs): a small x86-64 root file system whose
+// dependency closures all resolve. From committed files: the corpus's amd64 programs and
+// libraries laid out like a usr-merged Debian root, the SDK's prebuilt x86-64 example clients
+// (one of them, mixed-main, with a library of another ABI version) and reference layers (in
+// usr/lib/syslayer/layers/, the image's own catalog), a lib/modules/6.1.0/ so that `--kernel auto`
+// finds a kernel, an etc/ld.so.conf with an include, and the usual `lib -> usr/lib` symlinks. The
+// C library comes from this machine (/lib/x86_64-linux-gnu/libc.so.6, as on any Debian or Ubuntu
+// for x86-64): the corpus holds the dynamic loader but not libc. Left out: the corpus's other
+// architectures (tests use them; here their libraries would be missing), and two amd64 files that
+// need libraries the corpus does not have (klibc's cat, the EUC-KR gconv module). Rebuilt from
+// scratch on every run.
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,16 +24,22 @@ const put = (rel, source) => {
   cpSync(source, join(work, rel), { preserveTimestamps: true });
 };
 
+/** amd64 corpus files whose libraries neither the corpus nor libc provide. */
+const NEEDS_MORE = new Set(['amd64/klibc-cat', 'amd64/EUC-KR.so']);
+
 const [header, ...rows] = readFileSync(join(root, 'corpus', 'manifest.tsv'), 'utf8').trim().split('\n');
 const cols = header.split('\t');
 for (const line of rows) {
   const row = Object.fromEntries(line.split('\t').map((v, i) => [cols[i], v]));
   const source = join(root, 'corpus', row.file);
   const name = basename(row.path_in_package);
-  if (row.arch !== 'amd64') put(join('opt/foreign', row.arch, name), source);
-  else if (row.kind === 'shlib' || row.kind === 'interp') put(join('usr/lib/x86_64-linux-gnu', name), source);
+  if (row.arch !== 'amd64' || NEEDS_MORE.has(row.file)) continue;
+  if (row.kind === 'shlib' || row.kind === 'interp') put(join('usr/lib/x86_64-linux-gnu', name), source);
   else put(join('usr/bin', name), source);
 }
+const HOST_LIBC = ['/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib/x86_64-linux-gnu/libc.so.6'].find((p) => existsSync(p));
+if (HOST_LIBC) put('usr/lib/x86_64-linux-gnu/libc.so.6', realpathSync(HOST_LIBC));
+else console.error('sample image: no x86-64 libc.so.6 on this machine: closures that need it will say so');
 const sdk = join(root, 'sdk/prebuilt/x86_64');
 for (const name of ['abi1-demo', 'abi2-demo', 'mixed-main']) put(join('usr/bin', name), join(sdk, 'bin', name));
 put('usr/lib/libmixed1.so', join(sdk, 'lib/libmixed1.so'));
