@@ -26,9 +26,12 @@ const project = join(work, 'project');
 const example = join(ROOT, 'sdk/prebuilt/x86_64/bin/abi1-demo');
 const layers = join(ROOT, 'sdk/prebuilt/x86_64/layers');
 
-// The npm running this test (`npm test`) exports its own settings and the repository's paths as
-// npm_* variables; an npm started with them would take the repository for its project.
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
+// The npm running this test (`npm test`, `npm exec`) exports its settings, its own command line
+// and the repository's paths as npm_* variables; an npm started with them would take the
+// repository for its project, or their command for its own. What it keeps is where packages come
+// from: the cache, the registry, the configuration files, and how to reach the registry.
+const KEPT = /^npm_config_(cache|registry|userconfig|globalconfig|cafile|ca|proxy|https_proxy|noproxy|strict_ssl)$/i;
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) || KEPT.test(k)));
 
 function run(cwd: string, command: string, ...args: string[]): Run {
   const r = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
