@@ -23,3 +23,15 @@ export type KernelOption = { kind: 'version'; version: number } | { kind: 'auto'
 export function parseKernelOption(text: string): KernelOption {
   return text === 'auto' ? { kind: 'auto' } : { kind: 'version', version: parseKernelVersion(text) };
 }
+
+/**
+ * The kernel a command targets when none is given: plan and bind read it from the image, verify
+ * checks each file against the kernel its bind record names, and scan and unbind need none.
+ */
+export function defaultKernel(command: 'scan' | 'plan' | 'bind' | 'unbind' | 'verify'): KernelOption {
+  switch (command) {
+    case 'plan': case 'bind': return { kind: 'auto' };
+    case 'verify': return { kind: 'recorded' };
+    default: return { kind: 'none' };
+  }
+}

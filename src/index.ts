@@ -1,0 +1,108 @@
+// The library: `import { scan, plan, bind, unbind, verify } from 'syslayer'` (docs/api.md). Each
+// command takes an image and its options and resolves to the report `syslayer <command> --json`
+// prints (docs/scan-json.md, docs/report-json.md) with the exit status the command line would
+// give; it prints nothing and shows no progress. The commands are the command line's own
+// (src/commands/image-commands.ts): this module only fills in what the command line would.
+import * as commands from './commands/image-commands.js';
+import type { ExitStatus } from './commands/image-commands.js';
+import { defaultKernel, parseKernelOption } from './catalog/kernel-version.js';
+import { scanJson } from './report/scan-json.js';
+import { reportJson } from './report/rewrite-report.js';
+import { jsonWithNameBytes } from './names/path-bytes.js';
+import { Progress } from './util/progress.js';
+import { Timers } from './util/timers.js';
+import type { CommandName, RunRequest } from './pipeline/run.js';
+
+export { UsageError, RunError, ImageError } from './errors.js';
+export type { ExitStatus } from './commands/image-commands.js';
+
+/** `syslayer scan --json`: every ELF file of the image with its facts and closure (docs/scan-json.md). */
+export type ScanReport = ReturnType<typeof scanJson>;
+/** `syslayer plan|bind|unbind|verify --json`: the catalog, each client's layer and outcome (docs/report-json.md). */
+export type RewriteReport = ReturnType<typeof reportJson>;
+
+export interface Result<R> {
+  /** 0: all well; 1: some files failed (the report names each, with its reason). */
+  status: Exclude<ExitStatus, 2>;
+  report: R;
+}
+
+export interface ScanOptions {
+  /** Threads that read files beside the main thread (`--threads`); by default as the command line chooses. */
+  threads?: number;
+}
+
+export interface PlanOptions {
+  /** The target kernel, `a.b[.c]`, or `auto` (from the image's lib/modules; the default of plan and bind). */
+  kernel?: string;
+  /** Directories (or files) of layer objects, searched recursively, beside the image's own usr/lib/syslayer/layers/. */
+  layers?: readonly string[];
+  /** Worker threads (`--threads`); by default as the command line chooses. */
+  threads?: number;
+}
+
+export interface WriteOptions {
+  /** A directory, a .tar or .tar.gz (.tgz), a file when the image is one file, or `-` for a tar stream on standard output. */
+  output?: string;
+  /** Rewrite the image itself, file by file. Exactly one of `output` and `inPlace` is wanted. */
+  inPlace?: boolean;
+}
+
+export type BindOptions = PlanOptions & WriteOptions;
+export type UnbindOptions = Omit<PlanOptions, 'kernel'> & WriteOptions;
+/** Without `kernel`, each bound file is checked against the kernel its bind record names. */
+export type VerifyOptions = PlanOptions;
+
+type Options = ScanOptions & Partial<BindOptions>;
+
+/**
+ * An image is a directory, a tar archive (plain or gzip, told by its bytes), one ELF file, or `-`
+ * for standard input. Usage errors (a missing image, a kernel that is not a version, conflicting
+ * outputs) throw `UsageError`; a run that could not be done as a whole throws `RunError`, and
+ * nothing half-written is left. Files that fail one by one are in the report, with status 1.
+ */
+async function run(command: CommandName, image: string, o: Options) {
+  const request: Omit<RunRequest, 'command'> = {
+    input: image,
+    output: o.output,
+    inPlace: o.inPlace,
+    kernel: o.kernel === undefined ? defaultKernel(command) : parseKernelOption(o.kernel),
+    layerDirs: o.layers ?? [],
+    threads: o.threads,
+    timers: new Timers(),
+    progress: Progress.silent(),
+  };
+  const { report, status } = await commands[command](request);
+  return { report, status: status as Exclude<ExitStatus, 2> };
+}
+
+async function rewrite(command: Exclude<CommandName, 'scan'>, image: string, o: Options): Promise<Result<RewriteReport>> {
+  const { report: r, status } = await run(command, image, o);
+  return { status, report: jsonWithNameBytes(reportJson(r.plan, command === 'plan' ? null : r.outcomes, command)) };
+}
+
+/** Every ELF file of an image, its facts and dependency closure. */
+export async function scan(image: string, options: ScanOptions = {}): Promise<Result<ScanReport>> {
+  const { report, status } = await run('scan', image, options);
+  return { status, report: jsonWithNameBytes(scanJson(report.plan.scan)) };
+}
+
+/** What bind would do, writing nothing. */
+export function plan(image: string, options: PlanOptions = {}): Promise<Result<RewriteReport>> {
+  return rewrite('plan', image, options);
+}
+
+/** The selected layer written into every client, to `output` or in place. */
+export function bind(image: string, options: BindOptions): Promise<Result<RewriteReport>> {
+  return rewrite('bind', image, options);
+}
+
+/** Every bound client back to its original bytes, to `output` or in place. */
+export function unbind(image: string, options: UnbindOptions): Promise<Result<RewriteReport>> {
+  return rewrite('unbind', image, options);
+}
+
+/** Every bound client re-derived from its original, and its layer checked against the rule. */
+export function verify(image: string, options: VerifyOptions = {}): Promise<Result<RewriteReport>> {
+  return rewrite('verify', image, options);
+}
