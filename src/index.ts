@@ -78,7 +78,7 @@ async function run(command: CommandName, image: string, o: Options) {
 
 async function rewrite(command: Exclude<CommandName, 'scan'>, image: string, o: Options): Promise<Result<RewriteReport>> {
   const { report: r, status } = await run(command, image, o);
-  return { status, report: jsonWithNameBytes(reportJson(r.plan, command === 'plan' ? null : r.outcomes, command)) };
+  return { status, report: jsonWithNameBytes(reportJson(r.plan, command === 'plan' ? null : r.outcomes, command, r.warnings)) };
 }
 
 /** Every ELF file of an image, its facts and dependency closure. */

@@ -1,7 +1,7 @@
 // The command line: parses arguments, runs a command, prints, and maps outcomes to exit codes in
 // one place: 0 all well, 1 some files failed (each is named), 2 usage errors.
 import { RunError, UsageError } from '../errors.js';
-import { parseKernelOption, type KernelOption } from '../catalog/kernel-version.js';
+import { defaultKernel, parseKernelOption, type KernelOption } from '../catalog/kernel-version.js';
 import type { CommandResult } from '../commands/image-commands.js';
 import { PROGRESS_MODES, Progress, type ProgressMode } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
@@ -129,7 +129,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       progress.stop();
       const report = result.report.plan.scan;
       const text = await timers.time('report', async () => opts.json
-        ? `${JSON.stringify((await import('../names/path-bytes.js')).jsonWithNameBytes({ ...(await import('../report/report-header.js')).reportHeader('scan'), image: report.image, counts: report.counts, ldSoConf: report.ldSoConf, files: report.files }), null, 1)}\n`
+        ? `${JSON.stringify((await import('../names/path-bytes.js')).jsonWithNameBytes((await import('../report/scan-json.js')).scanJson(report)), null, 1)}\n`
         : `${(await import('../report/scan-text.js')).formatScanSummary(report)}\n`);
       await writeReport(process.stdout, text, 'standard output');
       if (opts.perf) process.stderr.write(`${timers.format()}\n`);
@@ -157,7 +157,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       const command = name as 'plan' | 'bind' | 'unbind' | 'verify';
       const opts = options as RewriteFlags;
       // Without --kernel, verify checks each file against the kernel its bind record names.
-      const kernel = opts.kernel ?? (command === 'plan' || command === 'bind' ? { kind: 'auto' } : command === 'verify' ? { kind: 'recorded' } : { kind: 'none' });
+      const kernel = opts.kernel ?? defaultKernel(command);
       const timers = new Timers(entered);
       const progress = await Progress.start(opts.progress);
       try {

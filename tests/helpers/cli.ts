@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/util/package-root.js';
+import { checkReport } from './report-schema.js';
 
 export const ROOT = packageRoot();
 
@@ -17,6 +18,7 @@ export function syslayer(...args: string[]): CliResult {
     maxBuffer: 512 * 1024 * 1024,
   });
   if (r.error) throw r.error;
+  checkReport(args, r.stdout, r.stderr);
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
