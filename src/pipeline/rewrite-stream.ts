@@ -121,7 +121,11 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
     const results: EntryResult[] = [];
     const sizes = new Map<string, number>();
     const texts = new Map<string, string>();
-    o.progress.update(`${o.op === 'scan' || o.op === 'plan' ? 'reading' : `${o.op}ing`}: ${image}`);
+    const verb = o.op === 'scan' || o.op === 'plan' ? 'reading' : `${o.op}ing`;
+    o.progress.update(`${verb}: ${image}`);
+    let elfEntries = 0;
+    let elfBytes = 0;
+    let clients = 0;
     const tree = await o.timers.time(o.op, () => tarPass({
       name: image,
       source: openTarSource(input),
@@ -134,6 +138,8 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
           else texts.set(path, decodeName(bytes));
         }
         if (elf.length === 0) return files.map(() => null);
+        elfEntries += elf.length;
+        for (const { bytes } of elf) elfBytes += bytes.length;
         // The group's buffer moves to a worker (its views here are detached) and back.
         const reply = await pool.entries({ op: o.op === 'plan' ? 'scan' : o.op, catalog, targetKernel: kernel ?? 0, buffer, entries: elf });
         const replaced = new Map<VisitedFile, Buffer | null>();
@@ -143,6 +149,8 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
           results.push({ ...r, bytes: null });
           replaced.set(elf[i]!, r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null);
         });
+        clients += reply.results.filter((r) => r.outcome !== null).length;
+        o.progress.update(`${verb}: ${elfEntries} ELF entries (${(elfBytes / 1e6).toFixed(1)} MB) so far, ${clients} clients`);
         return files.map((f) => replaced.get(f) ?? null);
       },
     }));
