@@ -89,7 +89,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed tarball', () => {
   it('carries what runs and what the help points to: compiled code with its types, the cores, the ABI table, the docs', () => {
-    for (const f of ['package.json', 'README.md', 'bin/syslayer.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js',
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/syslayer.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js',
       'dist/src/classify/reader-thread.js', 'dist/workers/core-worker.js', 'build/syslayer.wasm', 'build/syslayer.debug.wasm', 'data/abi.json',
       'docs/scan-json.md', 'docs/report-json.md']) {
       expect(packed, f).toContain(f);
