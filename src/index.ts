@@ -49,7 +49,8 @@ export interface WriteOptions {
 }
 
 export type BindOptions = PlanOptions & WriteOptions;
-export type UnbindOptions = Omit<PlanOptions, 'kernel'> & WriteOptions;
+/** Unbinding needs no layer and no kernel: each file's bind record holds what it takes. */
+export type UnbindOptions = Pick<PlanOptions, 'threads'> & WriteOptions;
 /** Without `kernel`, each bound file is checked against the kernel its bind record names. */
 export type VerifyOptions = PlanOptions;
 
