@@ -138,11 +138,11 @@ describe('inputs and outputs it cannot honour are usage errors', () => {
   });
 
   it('a compression it has no codec for is named, whatever the file is called', () => {
-    const xz = join(work, 'image.tar');
-    writeFileSync(xz, Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0, 1, 2, 3]));
-    const r = syslayer('plan', xz, '--kernel', '4.11');
+    const bzip2 = join(work, 'image.tar');
+    writeFileSync(bzip2, Buffer.from([0x42, 0x5a, 0x68, 0x39, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59]));
+    const r = syslayer('plan', bzip2, '--kernel', '4.11');
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/image\.tar: xz-compressed data/);
+    expect(r.stderr).toMatch(/image\.tar: bzip2-compressed data/);
   });
 
   it('a file that is neither a tar, a compressed tar nor ELF is not "one other file"', () => {
@@ -154,7 +154,7 @@ describe('inputs and outputs it cannot honour are usage errors', () => {
   });
 
   it('an output named for a format it cannot write creates nothing', () => {
-    for (const name of ['out.tar.zst', 'out.tar.xz', 'out.zip']) {
+    for (const name of ['out.tar.bz2', 'out.tar.lz4', 'out.zip']) {
       const r = syslayer('bind', tarball, '-o', join(work, name), '--kernel', '4.11', '--layers', layers);
       expect(r.status, name).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`-o .*${name.replace('.', '\\.')}: `));

@@ -5,7 +5,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { startsElf } from '../core/elf-magic.js';
-import { COMPRESSIONS, zlib, type Compression } from '../tar/compression.js';
+import { COMPRESSIONS, decompressedPrefix, type Compression } from '../tar/compression.js';
 import { checksumMatches } from '../tar/tar-header.js';
 
 /** `path` is where the bytes are; `name` is what the user called the image (`-` for standard input). */
@@ -29,14 +29,11 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.subarray(0, 8)).toString('hex').replace(/(..)/g, '$1 ').trim();
 }
 
-/** Whether the first bytes of a gzip stream decompress to a tar header. */
-function gzipHoldsTar(head: Uint8Array): boolean {
-  try {
-    const start = zlib().gunzipSync(head, { finishFlush: 2 /* Z_SYNC_FLUSH: a prefix is enough */ });
-    return start.length < 512 || isTarHeader(start);
-  } catch {
-    return true; // too short a prefix to tell: the tar reader will say what is wrong
-  }
+/** Whether the first bytes of a compressed stream decompress to a tar header. */
+function holdsTar(c: Exclude<Compression, 'none'>, head: Uint8Array): boolean {
+  const start = decompressedPrefix(c, head);
+  // Too short a prefix to tell: the tar reader will say what is wrong.
+  return start.length < 512 || isTarHeader(start);
 }
 
 export function detectInput(path: string, name = path): ImageInput {
@@ -64,9 +61,9 @@ export function detectInput(path: string, name = path): ImageInput {
   if (isTarHeader(bytes)) return { kind: 'tar', path, name, compression: 'none' };
   for (const c of COMPRESSIONS) {
     if (!c.magic.every((byte, i) => bytes[i] === byte)) continue;
-    if (!c.supported) throw new UsageError(`${label}: ${c.name}-compressed data: syslayer reads plain and gzip tar images only`);
-    if (c.name === 'gzip' && !gzipHoldsTar(bytes)) throw new UsageError(`${label}: gzip-compressed data that is not a tar archive`);
+    if (!c.supported) throw new UsageError(`${label}: ${c.name}-compressed data: syslayer reads tar images plain or compressed with gzip, zstd or xz`);
+    if (!holdsTar(c.name as Exclude<Compression, 'none'>, bytes)) throw new UsageError(`${label}: ${c.name}-compressed data that is not a tar archive`);
     return { kind: 'tar', path, name, compression: c.name as Compression };
   }
-  throw new UsageError(`${label}: not an image: neither a directory, a tar archive (plain or gzip) nor an ELF file (it starts with ${hex(bytes)})`);
+  throw new UsageError(`${label}: not an image: neither a directory, a tar archive (plain, gzip, zstd or xz) nor an ELF file (it starts with ${hex(bytes)})`);
 }

@@ -5,11 +5,12 @@
 // zlib is loaded when a codec is first wanted: most commands never want one, and loading it cost
 // every command ~3 ms.
 import { createRequire } from 'node:module';
-import type { Transform } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import { codecStream, decodePrefix } from './external-codec.js';
 
 export const zlib = (): typeof import('node:zlib') => createRequire(import.meta.url)('node:zlib');
 
-export type Compression = 'none' | 'gzip';
+export type Compression = 'none' | 'gzip' | 'zstd' | 'xz';
 
 interface Format {
   name: string;
@@ -19,10 +20,20 @@ interface Format {
   supported: boolean;
 }
 
+/**
+ * The system programs of the compressions Node has no codec for (external-codec.ts), with the
+ * settings that make the same input give the same bytes: zstd's output does not depend on its
+ * thread count; xz's does, unless the threads are fixed (two) with a fixed block size.
+ */
+const PROGRAMS: Record<'zstd' | 'xz', { compress: string[]; decompress: string[] }> = {
+  zstd: { compress: ['zstd', '-q', '-c', '-3', '-T0'], decompress: ['zstd', '-q', '-d', '-c'] },
+  xz: { compress: ['xz', '-q', '-c', '-6', '-T2', '--block-size=16MiB'], decompress: ['xz', '-q', '-d', '-c', '-T0'] },
+};
+
 export const COMPRESSIONS: readonly (Format & { name: Compression | string })[] = [
   { name: 'gzip', magic: [0x1f, 0x8b], suffixes: ['.tar.gz', '.tgz'], supported: true },
-  { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], suffixes: ['.tar.zst', '.tar.zstd', '.tzst'], supported: false },
-  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], suffixes: ['.tar.xz', '.txz'], supported: false },
+  { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], suffixes: ['.tar.zst', '.tar.zstd', '.tzst'], supported: true },
+  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], suffixes: ['.tar.xz', '.txz'], supported: true },
   { name: 'bzip2', magic: [0x42, 0x5a, 0x68], suffixes: ['.tar.bz2', '.tbz2', '.tbz'], supported: false },
   { name: 'lz4', magic: [0x04, 0x22, 0x4d, 0x18], suffixes: ['.tar.lz4'], supported: false },
   { name: 'lzip', magic: [0x4c, 0x5a, 0x49, 0x50], suffixes: ['.tar.lz'], supported: false },
@@ -33,12 +44,26 @@ export const COMPRESSIONS: readonly (Format & { name: Compression | string })[] 
  * Gzip as written: level 6 (zlib's and GNU gzip's default) and no time stamp or name in the
  * header (zlib writes neither), so the same input gives the same bytes.
  */
-export function compressor(c: Compression): Transform | null {
-  return c === 'gzip' ? zlib().createGzip({ level: 6 }) : null;
+export function compressor(c: Compression): Duplex | null {
+  if (c === 'gzip') return zlib().createGzip({ level: 6 });
+  return c === 'none' ? null : codecStream(PROGRAMS[c].compress, `cannot compress the image with ${c}`);
 }
 
-export function decompressor(c: Compression): Transform | null {
-  return c === 'gzip' ? zlib().createGunzip() : null;
+export function decompressor(c: Compression): Duplex | null {
+  if (c === 'gzip') return zlib().createGunzip();
+  return c === 'none' ? null : codecStream(PROGRAMS[c].decompress, `cannot decompress the image (${c})`);
+}
+
+/** The start of what a compressed image holds, from the first bytes of its file. */
+export function decompressedPrefix(c: Exclude<Compression, 'none'>, head: Uint8Array): Buffer {
+  if (c === 'gzip') {
+    try {
+      return zlib().gunzipSync(head, { finishFlush: 2 /* Z_SYNC_FLUSH: a prefix is enough */ });
+    } catch {
+      return Buffer.alloc(0);
+    }
+  }
+  return decodePrefix(PROGRAMS[c].decompress, head);
 }
 
 /** Archive suffixes that are no tar image syslayer writes: an output so named is refused. */
@@ -53,9 +78,9 @@ export function outputFormatOf(name: string): OutputFormat {
     const suffix = c.suffixes.find((s) => name.endsWith(s));
     if (suffix === undefined) continue;
     return c.supported ? { kind: 'tar', compression: c.name as Compression }
-      : { kind: 'refused', reason: `${suffix} asks for a tar compressed with ${c.name}; syslayer writes .tar and .tar.gz (.tgz)` };
+      : { kind: 'refused', reason: `${suffix} asks for a tar compressed with ${c.name}; syslayer writes .tar, .tar.gz (.tgz), .tar.zst and .tar.xz` };
   }
   const other = OTHER_ARCHIVES.find((s) => name.endsWith(s));
-  if (other) return { kind: 'refused', reason: `syslayer does not write ${other} files; name a directory, a .tar or a .tar.gz (.tgz)` };
+  if (other) return { kind: 'refused', reason: `syslayer does not write ${other} files; name a directory, a .tar, a .tar.gz (.tgz), a .tar.zst or a .tar.xz` };
   return { kind: 'other' };
 }
