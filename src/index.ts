@@ -42,7 +42,7 @@ export interface PlanOptions {
 }
 
 export interface WriteOptions {
-  /** A directory, a .tar or .tar.gz (.tgz), a file when the image is one file, or `-` for a tar stream on standard output. */
+  /** A directory, a .tar, .tar.gz (.tgz), .tar.zst or .tar.xz, a file when the image is one file, or `-` for a tar stream on standard output. */
   output?: string;
   /** Rewrite the image itself, file by file. Exactly one of `output` and `inPlace` is wanted. */
   inPlace?: boolean;
@@ -57,7 +57,7 @@ export type VerifyOptions = PlanOptions;
 type Options = ScanOptions & Partial<BindOptions>;
 
 /**
- * An image is a directory, a tar archive (plain or gzip, told by its bytes), one ELF file, or `-`
+ * An image is a directory, a tar archive (plain, gzip, zstd or xz, told by its bytes), one ELF file, or `-`
  * for standard input. Usage errors (a missing image, a kernel that is not a version, conflicting
  * outputs) throw `UsageError`; a run that could not be done as a whole throws `RunError`, and
  * nothing half-written is left. Files that fail one by one are in the report, with status 1.

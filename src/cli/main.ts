@@ -19,7 +19,7 @@ export const EXIT_SOME_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 const DESCRIPTION = 'Binds the ELF objects of an OS image to their system-call layers';
-const IMAGE = 'a directory, a tar image (plain or gzip: told by its bytes), one ELF file, or - for standard input';
+const IMAGE = 'a directory, a tar image (plain, gzip, zstd or xz: told by its bytes), one ELF file, or - for standard input';
 
 const json = (description: string): OptionSpec => ({ name: 'json', description });
 const perf: OptionSpec = { name: 'perf', description: 'print the time of each pass on stderr' };
@@ -38,7 +38,7 @@ const REPORT_OPTIONS: OptionSpec[] = [
   { name: 'threads', value: '<n>', description: 'worker threads (default: one per core; for bind -o of a directory, one per core but two, as its cp processes take two: none on two cores)', parse: (v) => parseCount(v, '--threads', 1) },
 ];
 const WRITE_OPTIONS: OptionSpec[] = [
-  { name: 'output', short: 'o', value: '<path>', description: 'write the result here: a directory, a .tar or .tar.gz (.tgz), a file for one file, or - for a tar stream on standard output (the report then goes to standard error)' },
+  { name: 'output', short: 'o', value: '<path>', description: 'write the result here: a directory, a .tar, .tar.gz (.tgz), .tar.zst or .tar.xz, a file for one file, or - for a tar stream on standard output (the report then goes to standard error)' },
   { name: 'in-place', description: 'rewrite the image itself, file by file' },
 ];
 

@@ -6,8 +6,8 @@
 // rewrite-directory.ts afterwards (a journal joins their names again after a kill).
 import { rmSync } from 'node:fs';
 import { dirName } from './image-tree.js';
-import { groupByInode, rewriteInPlace, type Job } from './rewrite-directory.js';
-import type { PassSink } from './pass-sink.js';
+import { groupByInode, rewriteInPlace } from './rewrite-directory.js';
+import { linkedClients, type PassSink } from './pass-sink.js';
 import { wasWritten } from '../transform/file-operations.js';
 import { makeStage } from '../sinks/staging.js';
 import { streamingAttributeCopy } from '../sinks/file-writers.js';
@@ -49,7 +49,7 @@ export function inPlaceSink(image: string, renameStaged: (stage: string, paths: 
         await cleanUp();
       }
       if (linked.length === 0) return [];
-      const jobs = linked as Job[]; // in place, only clients are listed as linked
+      const jobs = linkedClients(linked); // in place, only clients are listed anyway
       const groups = groupByInode(image, jobs);
       return rewriteInPlace(image, groups, jobs.filter((j) => groups.has(j.path)), bind, timers);
     },

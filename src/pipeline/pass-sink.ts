@@ -8,6 +8,11 @@ import type { Job } from './rewrite-directory.js';
 /** Files with other names, which the pass left alone: `layer` for a client to bind, else null. */
 export type LinkedFile = FilePassResult['linked'][number];
 
+/** The clients among `linked`: those the pass decided to bind, with their layer. */
+export function linkedClients(linked: readonly LinkedFile[]): Job[] {
+  return linked.flatMap((l) => (l.layer === null ? [] : [{ path: l.path, layer: l.layer }]));
+}
+
 /** Binds hardlinked clients, one name of each inode, writing them to `to`. */
 export type BindJobs = (to: Destination, jobs: Job[]) => Promise<FileOutcome[]>;
 

@@ -13,7 +13,7 @@ import { linkSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { followHardlinks, groupByInode, healFromJournals } from './rewrite-directory.js';
 import type { ImageTree } from './image-tree.js';
-import type { PassSink } from './pass-sink.js';
+import { linkedClients, type PassSink } from './pass-sink.js';
 import { wasWritten } from '../transform/file-operations.js';
 import { StreamingCopy, isTemporaryName, streamingAttributeCopy } from '../sinks/file-writers.js';
 import { copyDirectories } from '../sinks/directory-times.js';
@@ -49,7 +49,7 @@ export function copySink(image: string, tree: ImageTree, leftovers: readonly str
       try {
         const groups = groupByInode(image, linked);
         const leaders = linked.filter((l) => groups.has(l.path));
-        const clients = leaders.flatMap((l) => (l.layer === null ? [] : [{ path: l.path, layer: l.layer }]));
+        const clients = linkedClients(leaders);
         const bound = clients.length > 0 ? await bind({ root: work, how: 'create' }, clients) : [];
         const written = new Set(bound.filter(wasWritten).map((o) => o.path));
         attributes.add([...written]);

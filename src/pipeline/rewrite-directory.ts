@@ -46,7 +46,7 @@ async function finish(target: OutputTarget, single: boolean, outcomes: FileOutco
   else target.commit();
 }
 
-export async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool) => Promise<T>): Promise<T> {
+async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool) => Promise<T>): Promise<T> {
   const pool = new WorkerPool(threads);
   try {
     return await work(pool);
@@ -89,7 +89,6 @@ export function followHardlinks(root: string, relinkAliases: boolean, groups: Ma
   }
   return all;
 }
-
 
 /**
  * In place, the names of a hardlinked client are replaced one after the other, so a kill between

@@ -1,5 +1,5 @@
 // scan, plan, bind, unbind and verify over a tar stream, in every combination with directories: a
-// tarball in or out (plain or gzip, a file or standard input and output), a directory image packed
+// tarball in or out (plain, gzip, zstd or xz, a file or standard input and output), a directory image packed
 // by GNU tar on the way in, or extracted by it on the way out. ELF entries go to the workers in groups, their bytes moved there and back (and
 // new bytes moved here); every other entry, with its headers (PAX records, xattrs, owners by
 // number and name, devices, links), is written back as it came.
