@@ -25,7 +25,7 @@ export function selectLayer(catalog: readonly Layer[], o: ObjectToBind, kernel: 
   candidates.sort((a, b) => b.kernelMin - a.kernelMin || b.revision - a.revision);
   const [best, next] = candidates;
   if (next && next.kernelMin === best!.kernelMin && next.revision === best!.revision) {
-    return { ok: false, reason: `ambiguous: ${describeLayer(best!)} and ${describeLayer(next)} are equal candidates` };
+    return { ok: false, reason: `ambiguous: ${describeLayer(best!)} and ${describeLayer(next)} are equal candidates; keep one (an image's own usr/lib/syslayer/layers/ is always searched: --layers need not name its layers again)` };
   }
   const linkError = best!.linkErrors.get(o.abi);
   if (linkError !== undefined) return { ok: false, reason: `layer ${describeLayer(best!)} does not link for ABI ${o.abi}: ${linkError}` };

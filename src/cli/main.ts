@@ -5,8 +5,9 @@ import { defaultKernel, parseKernelOption, type KernelOption } from '../catalog/
 import type { CommandResult } from '../commands/image-commands.js';
 import { PROGRESS_MODES, Progress, type ProgressMode } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
-import { HelpWanted, parseCommand, programHelp, type CommandSpec, type OptionSpec } from './arguments.js';
+import { HelpWanted, commandHelp, parseCommand, programHelp, type CommandSpec, type OptionSpec } from './arguments.js';
 import { EXIT_READER_GONE, ReaderGone, writeReport } from './report-output.js';
+import { TAR_FORMATS, TAR_OUTPUT_NAMES } from '../tar/compression.js';
 
 // Each command imports its modules when it runs: `scan` of a directory then loads neither the tar
 // pipeline nor the binder and its catalog. Importing this module took 88 ms with every
@@ -19,7 +20,7 @@ export const EXIT_SOME_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 const DESCRIPTION = 'Binds the ELF objects of an OS image to their system-call layers';
-const IMAGE = 'a directory, a tar image (plain, gzip, zstd or xz: told by its bytes), one ELF file, or - for standard input';
+const IMAGE = `a directory, a tar image (${TAR_FORMATS}: told by its bytes), one ELF file, or - for standard input`;
 
 const json = (description: string): OptionSpec => ({ name: 'json', description });
 const perf: OptionSpec = { name: 'perf', description: 'print the time of each pass on stderr' };
@@ -38,7 +39,7 @@ const REPORT_OPTIONS: OptionSpec[] = [
   { name: 'threads', value: '<n>', description: 'worker threads (default: one per core; for bind -o of a directory, one per core but two, as its cp processes take two: none on two cores)', parse: (v) => parseCount(v, '--threads', 1) },
 ];
 const WRITE_OPTIONS: OptionSpec[] = [
-  { name: 'output', short: 'o', value: '<path>', description: 'write the result here: a directory, a .tar, .tar.gz (.tgz), .tar.zst or .tar.xz, a file for one file, or - for a tar stream on standard output (the report then goes to standard error)' },
+  { name: 'output', short: 'o', value: '<path>', description: `write the result here: a directory, ${TAR_OUTPUT_NAMES}, a file for one file, or - for a tar stream on standard output (the report then goes to standard error)` },
   { name: 'in-place', description: 'rewrite the image itself, file by file' },
 ];
 
@@ -88,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     if (name === '-h' || name === '--help' || name === 'help') {
       const about = name === 'help' && args[0] !== undefined ? COMMANDS.find((c) => c.name === args[0]) : undefined;
       if (name === 'help' && args[0] !== undefined && !about) throw new UsageError(`unknown command '${args[0]}'`);
-      process.stdout.write(about ? (parseCommand(about, ['--help']) as HelpWanted).text : programHelp(DESCRIPTION, COMMANDS, EPILOGUE));
+      process.stdout.write(about ? commandHelp(about) : programHelp(DESCRIPTION, COMMANDS, EPILOGUE));
       return EXIT_OK;
     }
     const spec = COMMANDS.find((c) => c.name === name);

@@ -267,9 +267,7 @@ export class Core {
   scanFiles(root: string, paths: readonly string[]): { outcomes: ScanOutcome[]; other: number } {
     const outcomes: ScanOutcome[] = [];
     let other = 0;
-    // join(root, path) for the walk's normalized paths, without normalizing each again.
-    const base = join(root, '.');
-    const prefix = base === '.' ? '' : base.endsWith('/') ? base : `${base}/`;
+    const prefix = pathPrefix(root);
     for (const path of paths) {
       let fd = -1;
       try {
@@ -279,9 +277,7 @@ export class Core {
         else if (record.status === 'elf') outcomes.push({ path, kind: 'elf', size: size!, facts: record.facts });
         else outcomes.push({ path, kind: 'error', size: size!, error: record.error, errorOffset: record.errorOffset });
       } catch (error) {
-        // I/O failures (permissions, a file removed during the walk) are per-file outcomes too.
-        outcomes.push({ path, kind: 'error', size: 0, error: (error as NodeJS.ErrnoException).code
-          ? `cannot read: ${(error as Error).message}` : `internal error: ${(error as Error).message}` });
+        outcomes.push(readFailure(path, error));
       } finally {
         if (fd >= 0) closeSync(fd);
       }
@@ -326,6 +322,17 @@ export class Core {
       this.exports.chunksLoaded(from, to - from);
     }
   }
+}
+
+/** What joins `root` and a path of its walk (normalized already): join() without normalizing each path again. */
+export function pathPrefix(root: string): string {
+  const base = join(root, '.');
+  return base === '.' ? '' : base.endsWith('/') ? base : `${base}/`;
+}
+
+/** A file that could not be read, as a scan reports it: I/O failures (permissions, a file removed during the walk) are per-file outcomes too. */
+export function readFailure(path: string, error: unknown): ScanOutcome {
+  return { path, kind: 'error', size: 0, error: (error as NodeJS.ErrnoException).code ? `cannot read: ${(error as Error).message}` : `internal error: ${(error as Error).message}` };
 }
 
 /** Whether a scanned ELF file of `size` bytes is all in the input area: the scan read its first chunk whole. */

@@ -16,12 +16,8 @@ const ESCAPED = /[\udc80-\udcff]/u;
 /** What `printable` rewrites: escaped bytes, C0 controls, DEL and the backslash. */
 const UNPRINTABLE = /[\x00-\x1f\x7f\\\udc80-\udcff]/u;
 
+/** Whether this process has decoded a name that is not UTF-8: until then a report needs no pass for them. */
 let escapedSeen = false;
-
-/** Whether this process has decoded a name that is not UTF-8 (reports check, to skip a pass). */
-export function sawEscapedName(): boolean {
-  return escapedSeen;
-}
 
 /** Whether `s` holds escaped bytes, i.e. is not the UTF-8 decoding of its bytes. */
 export function hasEscapedBytes(s: string): boolean {
@@ -154,7 +150,7 @@ export function pathFields(s: string): { path: string; pathBase64?: string } {
  * replaced by its printable form, followed by a field `<name>Base64` with the exact bytes
  * (`path` -> `pathBase64`, `neededBy` -> `neededByBase64`, ...); such a string in an array is
  * replaced by its printable form only. Values without escaped bytes come back as they are.
- * Callers skip this pass when `sawEscapedName()` is false: then there is nothing to find.
+ * jsonWithNameBytes skips this pass until such a name has been decoded: then there is nothing to find.
  */
 export function withNameBytes<T>(value: T): T {
   return rewrite(value) as T;

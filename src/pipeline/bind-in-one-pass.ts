@@ -65,7 +65,7 @@ async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & {
     let done = 0;
     let bound = 0;
     results = await o.timers.time('bind', () => Promise.all(batches(files).map(async (paths) => {
-      const r = await runner.pass({ root: image, paths, to: sink.to, targetKernel, listPlain: sink.listPlain, runAs }, catalog);
+      const r = await runner.pass({ root: image, paths, to: sink.to, catalog, targetKernel, listPlain: sink.listPlain, runAs });
       sink.batchDone(r);
       o.progress.update(`binding: ${(done += paths.length)} of ${files.length} files read, ${(bound += r.outcomes.length)} clients`);
       return r;

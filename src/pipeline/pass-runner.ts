@@ -16,7 +16,7 @@ export interface PassRunner {
   /** A core of this thread (the catalog is linked with it). */
   readonly core: Core;
   /** Runs the pass over one batch; batches run one after the other here, or side by side in workers. */
-  pass(task: Omit<FilePassTask, 'catalog'>, catalog: readonly Layer[]): Promise<FilePassResult>;
+  pass(task: FilePassTask): Promise<FilePassResult>;
   /** Binds `jobs` (hardlinked clients) from `root` to `to`. */
   bind(root: string, to: Destination, catalog: readonly Layer[], targetKernel: number, jobs: Job[]): Promise<FileOutcome[]>;
   /** Renames staged files over their old names. */
@@ -43,11 +43,22 @@ export async function passRunner(workers: number): Promise<PassRunner> {
 function poolRunner(pool: WorkerPool): PassRunner {
   return {
     core: new Core(pool.module),
-    pass: (task, catalog) => pool.passFiles({ ...task, catalog }),
+    pass: (task) => pool.passFiles(task),
     bind: (root, to, catalog, targetKernel, jobs) => pool.bind(root, { to, catalog, targetKernel }, jobs),
     renameStaged: (root, stage, paths) => pool.renameStaged(root, stage, paths),
     close: () => pool.close(),
   };
+}
+
+/**
+ * Puts each linked image of `catalog` into `core`'s memory once, as a pool worker does
+ * (workers/resident-catalog.ts): binding then reads it there instead of copying it in for every
+ * client. The catalog was linked by this same core (PassRunner.core), so its images are this run's.
+ */
+function makeResident(core: Core, catalog: readonly Layer[]): void {
+  for (const layer of catalog) {
+    for (const linked of layer.images.values()) linked.address ??= core.makeResident(linked.image);
+  }
 }
 
 function mainThreadRunner(core: Core): PassRunner {
@@ -67,7 +78,10 @@ function mainThreadRunner(core: Core): PassRunner {
   };
   return {
     core,
-    pass: (task, catalog) => inTurn(() => passFiles(core, { ...task, catalog })),
+    pass: (task) => inTurn(() => {
+      makeResident(core, task.catalog);
+      return passFiles(core, task);
+    }),
     bind: (root, to, catalog, targetKernel, jobs) => inTurn(() =>
       jobs.map((j) => bindFile(core, { file: join(root, j.path), path: j.path, layer: catalog[j.layer]!, targetKernel }, to))),
     renameStaged: async (root, stage, paths) => renameStagedFiles(root, stage, paths),

@@ -15,7 +15,8 @@ import { followHardlinks, groupByInode, healFromJournals } from './rewrite-direc
 import type { ImageTree } from './image-tree.js';
 import { linkedClients, type PassSink } from './pass-sink.js';
 import { wasWritten } from '../transform/file-operations.js';
-import { StreamingCopy, isTemporaryName, streamingAttributeCopy } from '../sinks/file-writers.js';
+import { StreamingCopy, streamingAttributeCopy } from '../sinks/file-writers.js';
+import { isTemporaryPath } from '../sinks/temporary-name.js';
 import { copyDirectories } from '../sinks/directory-times.js';
 import { commitWork, workBeside } from '../sinks/work-beside.js';
 import { fsPath } from '../names/path-bytes.js';
@@ -101,7 +102,7 @@ function keptEntries(tree: ImageTree): { directories: string[]; others: string[]
   const isDropped = (path: string) => dropped.some((d) => path.startsWith(`${d}/`));
   for (const [path, entry] of tree.paths()) {
     if (entry.kind === 'file') continue;
-    if (path !== '' && (isTemporaryName(path.slice(path.lastIndexOf('/') + 1)) || isDropped(path))) {
+    if (path !== '' && (isTemporaryPath(path) || isDropped(path))) {
       if (entry.kind === 'dir') dropped.push(path);
       continue;
     }

@@ -91,7 +91,7 @@ export class WorkerPool {
   }
 
   /** Scans files of a directory image and binds the clients the decision binds, in one pass. */
-  passFiles(task: Omit<FilePassTask, 'catalog'> & { catalog: readonly Layer[] }): Promise<FilePassResult> {
+  passFiles(task: FilePassTask): Promise<FilePassResult> {
     const batch: FilePassBatch = { ...task, catalog: this.share(task.catalog) };
     return this.piscina.run(batch, { name: 'passFiles', filename: REWRITE_WORKER }) as Promise<FilePassResult>;
   }

@@ -3,7 +3,7 @@
 // format) is a usage error, never a directory created under that name.
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { outputFormatOf, type Compression } from '../tar/compression.js';
+import { TAR_OUTPUT_NAMES, outputFormatOf, type Compression } from '../tar/compression.js';
 import type { ImageInput } from '../sources/detect.js';
 
 export type ImageOutput =
@@ -23,7 +23,7 @@ export const STANDARD_STREAM = '-';
 export function chooseOutput(writes: boolean, input: ImageInput, output: string | undefined, inPlace: boolean): ImageOutput {
   if (!writes) return { kind: 'none' };
   if (inPlace && output !== undefined) throw new UsageError('-o and --in-place exclude each other: give one');
-  if (!inPlace && output === undefined) throw new UsageError('say where the result goes: -o <path> (a directory, a .tar, .tar.gz, .tar.zst or .tar.xz, or - for standard output) or --in-place');
+  if (!inPlace && output === undefined) throw new UsageError(`say where the result goes: -o <path> (a directory, ${TAR_OUTPUT_NAMES}, or - for standard output) or --in-place`);
   if (inPlace) {
     if (input.kind === 'tar') throw new UsageError(`${input.name}: --in-place rewrites a directory or one file; a tar image is written with -o`);
     return { kind: 'in-place' };

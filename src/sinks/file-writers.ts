@@ -19,7 +19,6 @@ import { RunError } from '../errors.js';
 import { fsPath, nulSeparated } from '../names/path-bytes.js';
 
 // Temporary names live in temporary-name.ts, which a scan loads without the writers.
-export { TEMPORARY_NAME, isTemporaryName } from './temporary-name.js';
 
 /** Files per `cp`: far below the argument-length limit, far above the cost of a process. */
 const FILES_PER_CP = 1000;
@@ -140,14 +139,14 @@ export class StreamingCopy {
 }
 
 const onPath = (command: string) => (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, command)));
-const HAS_SETPRIV = onPath('setpriv');
+let hasSetpriv: boolean | undefined; // looked up when a helper is first started, not on import (workers never start one)
 
 /**
  * `argv` under setpriv (util-linux), which makes the kernel stop it if this process is killed: no
  * orphan goes on writing into a work directory that the next run removes. Without setpriv, as is.
  */
 export function orphanSafe(argv: readonly string[]): string[] {
-  return HAS_SETPRIV ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : [...argv];
+  return (hasSetpriv ??= onPath('setpriv')) ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : [...argv];
 }
 
 /** Runs `cp` with `args` and then `names` in `cwd`, as many `cp` as xargs makes of them. */

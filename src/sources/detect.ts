@@ -5,7 +5,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { startsElf } from '../core/elf-magic.js';
-import { COMPRESSIONS, decompressedPrefix, type Compression } from '../tar/compression.js';
+import { COMPRESSIONS, TAR_FORMATS, decompressedPrefix, type Compression } from '../tar/compression.js';
 import { checksumMatches } from '../tar/tar-header.js';
 
 /** `path` is where the bytes are; `name` is what the user called the image (`-` for standard input). */
@@ -61,9 +61,9 @@ export function detectInput(path: string, name = path): ImageInput {
   if (isTarHeader(bytes)) return { kind: 'tar', path, name, compression: 'none' };
   for (const c of COMPRESSIONS) {
     if (!c.magic.every((byte, i) => bytes[i] === byte)) continue;
-    if (!c.supported) throw new UsageError(`${label}: ${c.name}-compressed data: syslayer reads tar images plain or compressed with gzip, zstd or xz`);
+    if (!c.supported) throw new UsageError(`${label}: ${c.name}-compressed data: syslayer reads tar images ${TAR_FORMATS}`);
     if (!holdsTar(c.name as Exclude<Compression, 'none'>, bytes)) throw new UsageError(`${label}: ${c.name}-compressed data that is not a tar archive`);
     return { kind: 'tar', path, name, compression: c.name as Compression };
   }
-  throw new UsageError(`${label}: not an image: neither a directory, a tar archive (plain, gzip, zstd or xz) nor an ELF file (it starts with ${hex(bytes)})`);
+  throw new UsageError(`${label}: not an image: neither a directory, a tar archive (${TAR_FORMATS}) nor an ELF file (it starts with ${hex(bytes)})`);
 }

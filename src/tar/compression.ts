@@ -40,6 +40,15 @@ export const COMPRESSIONS: readonly (Format & { name: Compression | string })[] 
   { name: 'compress (.Z)', magic: [0x1f, 0x9d], suffixes: ['.tar.Z', '.taZ'], supported: false },
 ];
 
+const orList = (items: readonly string[]) => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`);
+const SUPPORTED = () => COMPRESSIONS.filter((c) => c.supported);
+
+/** The tar images syslayer reads, for messages and help: "plain, gzip, zstd or xz". */
+export const TAR_FORMATS = orList(['plain', ...SUPPORTED().map((c) => c.name)]);
+
+/** The names of the tar images syslayer writes: ".tar, .tar.gz (.tgz), .tar.zst (.tar.zstd, .tzst) or .tar.xz (.txz)". */
+export const TAR_OUTPUT_NAMES = orList(['.tar', ...SUPPORTED().map((c) => `${c.suffixes[0]}${c.suffixes.length > 1 ? ` (${c.suffixes.slice(1).join(', ')})` : ''}`)]);
+
 /**
  * Gzip as written: level 6 (zlib's and GNU gzip's default) and no time stamp or name in the
  * header (zlib writes neither), so the same input gives the same bytes.
@@ -78,9 +87,9 @@ export function outputFormatOf(name: string): OutputFormat {
     const suffix = c.suffixes.find((s) => name.endsWith(s));
     if (suffix === undefined) continue;
     return c.supported ? { kind: 'tar', compression: c.name as Compression }
-      : { kind: 'refused', reason: `${suffix} asks for a tar compressed with ${c.name}; syslayer writes .tar, .tar.gz (.tgz), .tar.zst and .tar.xz` };
+      : { kind: 'refused', reason: `${suffix} asks for a tar compressed with ${c.name}; syslayer writes ${TAR_OUTPUT_NAMES}` };
   }
   const other = OTHER_ARCHIVES.find((s) => name.endsWith(s));
-  if (other) return { kind: 'refused', reason: `syslayer does not write ${other} files; name a directory, a .tar, a .tar.gz (.tgz), a .tar.zst or a .tar.xz` };
+  if (other) return { kind: 'refused', reason: `syslayer does not write ${other} files; name a directory or ${TAR_OUTPUT_NAMES}` };
   return { kind: 'other' };
 }

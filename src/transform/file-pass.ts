@@ -3,8 +3,7 @@
 // to the destination. The on-disk sibling of entry-operations.ts (tar entries); a bind that first
 // planned the whole image read every client twice and the image's file names three times.
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { join } from 'node:path';
-import { holdsWhole, type Core } from '../core/core.js';
+import { holdsWhole, pathPrefix, readFailure, type Core } from '../core/core.js';
 import type { ScanOutcome } from '../core/facts.js';
 import type { Layer } from '../catalog/catalog.js';
 import { decide, type Decision } from '../pipeline/decide.js';
@@ -51,9 +50,7 @@ export interface FilePassResult {
 
 export function passFiles(core: Core, task: FilePassTask): FilePassResult {
   const result: FilePassResult = { scanned: [], other: 0, decisions: [], outcomes: [], linked: [], plain: [], othersOwn: 0 };
-  // join(root, path) for the walk's normalized paths, without normalizing each again.
-  const base = join(task.root, '.');
-  const prefix = base === '.' ? '' : base.endsWith('/') ? base : `${base}/`;
+  const prefix = pathPrefix(task.root);
   for (const path of task.paths) {
     let fd = -1;
     try {
@@ -83,9 +80,7 @@ export function passFiles(core: Core, task: FilePassTask): FilePassResult {
         if (task.listPlain && outcome.status !== 'bound') result.plain.push(path);
       }
     } catch (error) {
-      // I/O failures (permissions, a file removed during the walk) are per-file outcomes too.
-      result.scanned.push({ path, kind: 'error', size: 0, error: (error as NodeJS.ErrnoException).code
-        ? `cannot read: ${(error as Error).message}` : `internal error: ${(error as Error).message}` });
+      result.scanned.push(readFailure(path, error));
       // A copy then tries it too, and says what it could not copy.
       if (task.listPlain) result.plain.push(path);
     } finally {
