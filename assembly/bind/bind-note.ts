@@ -50,7 +50,12 @@ export function readBindNote(off: u64, size: u64, le: bool, out: BindNote): bool
     return fail('bind record at ' + hex(off) + ' is ' + size.toString() + ' bytes, shorter than its ' + (BN_NAME + 1).toString(), off);
   }
   const version = ld32(off + BN_VERSION, le);
-  if (version != BIND_RECORD_VERSION) return fail('bind record at ' + hex(off) + ' has version ' + version.toString() + ', not 1', off);
+  // A newer record may move or add fields: reading it as ours could "restore" wrong bytes.
+  if (version > BIND_RECORD_VERSION) {
+    return fail('bind record at ' + hex(off) + ' has version ' + version.toString() + ', from a newer syslayer (this one reads up to ' +
+      BIND_RECORD_VERSION.toString() + '): unbind or re-bind it with that version or later', off + BN_VERSION);
+  }
+  if (version == 0) return fail('bind record at ' + hex(off) + ' has version 0, which no syslayer writes: the record is corrupt', off + BN_VERSION);
   out.targetKernel = ld32(off + BN_TARGET_KERNEL, le);
   out.abiMin = ld32(off + BN_ABI_MIN, le);
   out.abiMax = ld32(off + BN_ABI_MAX, le);
