@@ -52,7 +52,7 @@ export async function runPipeline(req: RunRequest): Promise<RunReport> {
     const input = detectInput(spool?.path ?? req.input, req.input);
     const output = chooseOutput(writes(req.command), input, req.output, req.inPlace === true);
     const done = await transform(req, input, output);
-    return { command: req.command, warnings: [], ...done, imageOnStandardOutput: output.kind === 'tar' && output.path === STANDARD_STREAM };
+    return { command: req.command, warnings: [], ...done, imageOnStandardOutput: (output.kind === 'tar' || output.kind === 'container') && output.path === STANDARD_STREAM };
   } finally {
     spool?.remove();
   }
@@ -61,6 +61,10 @@ export async function runPipeline(req: RunRequest): Promise<RunReport> {
 /** Picks how the bytes travel, and runs the stages that way. */
 async function transform(req: RunRequest, input: ImageInput, output: ImageOutput): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings?: string[] }> {
   const common = { kernel: req.kernel, layerDirs: req.layerDirs, threads: req.threads, timers: req.timers, progress: req.progress };
+  if (input.kind === 'container') {
+    const { runContainerImage } = await req.timers.time('load container pipeline', () => import('./rewrite-container.js'));
+    return runContainerImage(input, output, { op: req.command, ...common });
+  }
   if (input.kind === 'tar' || output.kind === 'tar') {
     const { runTar } = await req.timers.time('load tar pipeline', () => import('./rewrite-stream.js'));
     return runTar(input, output, { op: req.command, ...common });

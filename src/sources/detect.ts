@@ -7,12 +7,15 @@ import { UsageError } from '../errors.js';
 import { startsElf } from '../core/elf-magic.js';
 import { COMPRESSIONS, TAR_FORMATS, decompressedPrefix, type Compression } from '../tar/compression.js';
 import { checksumMatches } from '../tar/tar-header.js';
+import { containerArchiveFormat, isOciLayout, type ContainerFormat } from './detect-container.js';
 
 /** `path` is where the bytes are; `name` is what the user called the image (`-` for standard input). */
 export type ImageInput =
   | { kind: 'directory'; path: string; name: string }
   | { kind: 'file'; path: string; name: string }
-  | { kind: 'tar'; path: string; name: string; compression: Compression };
+  | { kind: 'tar'; path: string; name: string; compression: Compression }
+  /** A container image: an OCI image layout (a directory, or a tar of one) or a docker archive. */
+  | { kind: 'container'; path: string; name: string; format: ContainerFormat; archive: boolean };
 
 /** The bytes looked at: a tar header is 512 bytes, its magic at 257. */
 const SNIFF = 1024;
@@ -45,7 +48,7 @@ export function detectInput(path: string, name = path): ImageInput {
   } catch (error) {
     throw new UsageError(`${label}: cannot open image: ${(error as Error).message}`);
   }
-  if (info.isDirectory()) return { kind: 'directory', path, name };
+  if (info.isDirectory()) return isOciLayout(path) ? { kind: 'container', path, name, format: 'oci', archive: false } : { kind: 'directory', path, name };
   if (!info.isFile()) throw new UsageError(`${label}: not an image: neither a directory nor a regular file`);
   const head = new Uint8Array(SNIFF);
   const fd = openSync(path, 'r');
@@ -58,7 +61,10 @@ export function detectInput(path: string, name = path): ImageInput {
   const bytes = head.subarray(0, n);
   if (n === 0) throw new UsageError(`${label}: empty file: not an image`);
   if (startsElf(bytes, n)) return { kind: 'file', path, name };
-  if (isTarHeader(bytes)) return { kind: 'tar', path, name, compression: 'none' };
+  if (isTarHeader(bytes)) {
+    const format = containerArchiveFormat(path, label, bytes);
+    return format ? { kind: 'container', path, name, format, archive: true } : { kind: 'tar', path, name, compression: 'none' };
+  }
   for (const c of COMPRESSIONS) {
     if (!c.magic.every((byte, i) => bytes[i] === byte)) continue;
     if (!c.supported) throw new UsageError(`${label}: ${c.name}-compressed data: syslayer reads tar images ${TAR_FORMATS}`);

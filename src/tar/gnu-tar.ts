@@ -45,3 +45,13 @@ export function packDirectory(dir: string): GnuTar {
 export function extractInto(dir: string): GnuTar {
   return run([...FIDELITY, '--warning=no-unknown-keyword', '--same-owner', '--same-permissions', '-C', dir, '-xf', '-'], ['pipe', 'ignore', 'pipe']);
 }
+
+/**
+ * `tar -c` of a container image's files (`names`, relative to `dir`) as a ustar stream on the
+ * child's stdout, the same bytes every time: names sorted, no owners, times or modes of this
+ * machine (blobs are named by their digests; nothing else about a file matters to a reader).
+ */
+export function packContainerFiles(dir: string, names: string[]): GnuTar {
+  const fixed = ['--format=ustar', '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=u=rwX,go=rX'];
+  return run([...fixed, '-C', dir, '-cf', '-', '--', ...names], ['ignore', 'pipe', 'pipe']);
+}

@@ -33,9 +33,13 @@ export interface BindPlanEntry {
   targetKernel: number;
 }
 
-export type FileOutcome =
+export type FileOutcome = (
   | { path: string; status: 'bound' | 'unchanged' | 'unbound' | 'not-bound' | 'verified'; abi?: number; layer?: string }
-  | { path: string; status: 'error'; error: string };
+  | { path: string; status: 'error'; error: string }
+) & {
+  /** In a container image: the layer (1 = the bottom one) the file is in; a lower copy of a path is bound too. */
+  imageLayer?: number;
+};
 
 // crypto.hash, one call for one buffer: making a Hash object cost ~15 us, as much as hashing a
 // small client.
