@@ -6,7 +6,7 @@
 // Only what the new image references is written: the old blobs of a rewritten layer are not.
 // A document nothing changed in keeps its bytes, so an image without clients comes out as it
 // went in. JSON is written compact, as the Go tools write it.
-import { copyFileSync, mkdirSync, renameSync, writeFileSync, createWriteStream } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ContainerImage, Descriptor, ImageSet, IndexNode, Stored } from './image-set.js';
@@ -51,6 +51,8 @@ export class ContainerWriter {
       }
     }
     for (const path of this.kept) await this.copy(path);
+    // A classic docker archive keeps its layers at the top: the blob directory they were written to goes.
+    if (!set.oci) rmSync(join(this.work, 'blobs'), { recursive: true, force: true });
   }
 
   private keep(path: string): void {

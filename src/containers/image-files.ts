@@ -3,7 +3,7 @@
 // oci-archive or a `docker save` archive), read at their offsets in the archive without
 // extracting it. Names are '/'-separated and relative; an archive's './' prefixes are dropped.
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { ImageError } from '../errors.js';
 import { walkTarHeaders } from '../tar/header-walk.js';
@@ -64,15 +64,27 @@ interface Span {
 /** The regular files of a plain tar archive, by name, found by one walk over its headers. */
 export function archiveFiles(path: string, name: string): ImageFiles {
   const spans = new Map<string, Span>();
+  // skopeo's classic docker archives link <id>/layer.tar to ../<digest>.tar: followed once all is read.
+  const links: [string, string][] = [];
   const fd = openSync(path, 'r');
   try {
     for (const entry of walkTarHeaders({ fd, name })) {
+      if (entry.type === 'symlink' || entry.type === 'hardlink') {
+        const from = clean(decodeName(entry.name));
+        const to = decodeName(entry.linkname);
+        links.push([from, entry.type === 'hardlink' ? clean(to) : posix.normalize(posix.join(posix.dirname(from), to))]);
+        continue;
+      }
       if (entry.type !== 'file') continue;
       if (entry.sparse !== null) throw new ImageError(`${name}: ${decodeName(entry.name)} is a sparse file: not a container image's blob`);
       spans.set(clean(decodeName(entry.name)), { offset: entry.dataOffset, size: entry.dataSize });
     }
   } finally {
     closeSync(fd);
+  }
+  for (const [from, to] of links) {
+    const target = spans.get(to);
+    if (target) spans.set(from, target);
   }
   const span = (file: string): Span => {
     const s = spans.get(clean(file));

@@ -126,7 +126,9 @@ function imageOf(files: ImageFiles, manifest: Stored<{ config: Descriptor; layer
     checkDigest(files.name, d.digest, what);
     const compression = layerCompression(d.mediaType);
     if (compression === null) throw new ImageError(`${files.name}: ${what} (${d.digest}) has media type ${d.mediaType}, which is no tar layer syslayer reads`);
-    return { path: blobPath(d.digest), digest: d.digest, size: d.size, mediaType: d.mediaType, compression, diffId: ids[i]! };
+    const path = blobPath(d.digest);
+    if (!files.has(path)) throw new ImageError(`${files.name}: ${what} names blob ${d.digest}, which is missing`);
+    return { path, digest: d.digest, size: d.size, mediaType: d.mediaType, compression, diffId: ids[i]! };
   });
   return { platform: platformOf(config.json), config, layers, manifest };
 }

@@ -22,9 +22,11 @@ export class Measure extends Transform {
     done();
   }
 
+  private done: string | null = null;
+
   /** `sha256:<hex>`, once the stream has ended. */
   digest(): string {
-    return `sha256:${this.hash.digest('hex')}`;
+    return (this.done ??= `sha256:${this.hash.digest('hex')}`);
   }
 }
 

@@ -79,7 +79,7 @@ async function readMergedView(set: ImageSet, image: ContainerImage, core: Core):
   for (const [path, entry] of view.tree.paths()) {
     if (entry.kind !== 'file' || !path.startsWith(IMAGE_LAYERS)) continue;
     const bytes = visible(path);
-    const layer = bytes ? layerFromBytes(core, `${set.files.name}:${path}`, bytes) : null;
+    const layer = bytes ? layerFromBytes(core, `${set.files.name}:${set.images.length > 1 ? `${image.platform}:` : ''}${path}`, bytes) : null;
     if (layer) layers.push(layer);
   }
   const ldSoConf = await readLdSoConf(view.tree, async (path) => {

@@ -28,7 +28,11 @@ function passedThrough(plan: Plan) {
 }
 
 export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: string, warnings: readonly string[] = []) {
+  // A container image's lower layers may hold copies of a path that an upper layer replaced or
+  // whited out: the last outcome of a path is the merged view's (layers come bottom to top).
   const byPath = new Map((outcomes ?? []).map((o) => [o.path, o]));
+  const shown = new Set(plan.clients.map((c) => byPath.get(c.path)).filter((o) => o !== undefined));
+  const hidden = (outcomes ?? []).filter((o) => !shown.has(o));
   return {
     ...reportHeader(command),
     image: plan.image,
@@ -43,6 +47,7 @@ export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: 
       ...(c.error ? { error: c.error } : {}),
       ...(byPath.has(c.path) ? { outcome: byPath.get(c.path) } : {}),
     })),
+    ...(hidden.length > 0 ? { hiddenOutcomes: hidden } : {}),
     programs: plan.programs,
     passedThrough: passedThrough(plan),
     warnings,
@@ -87,7 +92,7 @@ function common(plan: Plan, failures: FileOutcome[], layerOf: (o: ObjectLayer) =
   }
   if (failures.length > 0) {
     out.push(`not done: ${failures.length}`);
-    out.push(...listed(failures, atMost, (f) => `${p(f.path)}: ${f.status === 'error' ? f.error : f.status}`));
+    out.push(...listed(failures, atMost, (f) => `${p(f.path)}${f.imageLayer ? ` (image layer ${f.imageLayer})` : ''}: ${f.status === 'error' ? f.error : f.status}`));
   }
   const t = passedThrough(plan);
   out.push(`passed through: ${t.elfWithoutReservation} ELF files without a reservation, ${t.otherFiles} other files${t.unreadable ? `, ${t.unreadable} unreadable (see scan)` : ''}`);
