@@ -110,7 +110,7 @@ function runFrom(rootfs: string, program: string, arch: 'x86_64' | 'aarch64') {
   return arch === 'x86_64' ? spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' }) : spawnSync('qemu-aarch64', args, { encoding: 'utf8' });
 }
 
-interface BindJson { clients: { path: string; outcome?: { status: string; layer?: string; imageLayer?: number } }[]; hiddenOutcomes?: { path: string; status: string; imageLayer: number }[] }
+interface BindJson { clients: { path: string; layer?: { path: string }; outcome?: { status: string; layer?: string; imageLayer?: number } }[]; hiddenOutcomes?: { path: string; status: string; imageLayer: number }[] }
 
 describe.each(['oci-gzip', 'oci-zstd', 'oci-plain'])('an OCI layout with %s layers', (name) => {
   const input = () => join(IMAGES, name);
@@ -196,6 +196,23 @@ describe.each(['oci-gzip', 'oci-zstd', 'oci-plain'])('an OCI layout with %s laye
   });
 });
 
+describe('scan and plan of a container image', () => {
+  it('plan lists the merged view\'s clients, each with its layer, and scan the merged view\'s files', () => {
+    const p = spec.images['oci-zstd']!.platforms[0]!;
+    const links = new Set(p.layers.flatMap((l) => l.hardlinks.map((h) => h.path)));
+    const plan = syslayer('plan', '--json', join(IMAGES, 'oci-zstd'), ...KERNEL);
+    expect(plan.status, plan.stderr).toBe(0);
+    const planned = JSON.parse(plan.stdout) as BindJson;
+    expect(planned.clients.map((c) => c.path).sort()).toEqual(p.merged.clients.map((c) => c.path).filter((c) => !links.has(c)).sort());
+    for (const c of planned.clients) expect(c.layer!.path).toBe(`${join(IMAGES, 'oci-zstd')}:usr/lib/syslayer/layers/linux-4.11.o`);
+    const scan = syslayer('scan', '--json', join(IMAGES, 'oci-zstd'));
+    expect(scan.status, scan.stderr).toBe(0);
+    const files = (JSON.parse(scan.stdout) as { files: { path: string }[] }).files.map((f) => f.path);
+    for (const c of p.merged.clients) if (!links.has(c.path)) expect(files).toContain(c.path);
+    for (const gone of p.merged.absent) expect(files).not.toContain(gone);
+  });
+});
+
 describe('archives and docker images', () => {
   it('an oci-archive is written as one, deterministically, and skopeo reads it', () => {
     const a = out('bound-oci-archive.tar');
@@ -256,7 +273,12 @@ describe('a multi-platform image', () => {
     checkBlobs(bound);
     const platforms = spec.images['oci-multi']!.platforms.map((p) => [p.os, p.architecture, ...(p.variant ? [p.variant] : [])].join('/'));
     expect(new Set(report.clients.map((c) => c.path.slice(0, c.path.indexOf(':'))))).toEqual(new Set(platforms));
-    for (const c of report.clients) expect(c.outcome!.status, c.path).toBe('bound');
+    for (const c of report.clients) {
+      expect(c.outcome!.status, c.path).toBe('bound');
+      // Each platform's own layer objects: the layer's path names the client's platform.
+      const platform = c.path.slice(0, c.path.indexOf(':'));
+      expect(c.layer!.path, c.path).toBe(`${join(IMAGES, 'oci-multi')}:${platform}:usr/lib/syslayer/layers/linux-4.11.o`);
+    }
     const manifests = manifestsOf(bound);
     expect(manifests.map((m) => m.descriptor.platform?.architecture).sort()).toEqual(['amd64', 'arm64']);
   });
