@@ -223,7 +223,9 @@ function applyRelocations(elf: ElfFile, arch: Arch, syms: SymbolTable, placed: S
       if (outcome == RELOC_OK) continue;
       const against = ' against ' + symbolLabel(elf, syms, symbol);
       if (outcome == RELOC_OVERFLOW) return fail(where + against + ': value ' + hex(<u64>(S + addend - P)) + ' is out of range', e);
-      if (outcome == RELOC_MISALIGNED) return fail(where + against + ': value ' + hex(<u64>(S + addend - P)) + ' is misaligned for the instruction', e);
+      // Alignment is the target's (S + A): a load's low 12 bits are scaled by its size, and a branch
+      // from an aligned instruction is aligned exactly when its target is.
+      if (outcome == RELOC_MISALIGNED) return fail(where + against + ': target ' + hex(<u64>(S + addend)) + ' (image offset) is misaligned for the instruction', e);
       if (outcome == RELOC_UNSUPPORTED) return fail(where + against + ' is not supported in a layer', e + 8);
       return fail(where + against + ': the instruction cannot be relaxed to reach the symbol directly', e);
     }
