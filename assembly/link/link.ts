@@ -135,6 +135,17 @@ function layout(elf: ElfFile, arch: Arch, slotCount: u32, placed: StaticArray<i6
   return <i64>cursor;
 }
 
+/**
+ * What a message calls symbol k: its name, or for a section symbol (nameless; assemblers turn
+ * references to local labels into one plus an addend) the name of its section.
+ */
+function symbolLabel(elf: ElfFile, syms: SymbolTable, k: u64): string {
+  const shndx = syms.shndx(k);
+  if ((syms.info(k) & 0xf) == STT_SECTION) return shndx < elf.shnum ? sectionName(elf, shndx) : 'section ' + shndx.toString();
+  const name = syms.name(k);
+  return name.length > 0 ? name : 'symbol ' + k.toString();
+}
+
 /** Symbol k's image offset (S), or -1 after recording why it cannot be used. */
 function symbolValue(elf: ElfFile, syms: SymbolTable, k: u64, placed: StaticArray<i64>, where: string): i64 {
   if (k == 0) {
@@ -142,7 +153,7 @@ function symbolValue(elf: ElfFile, syms: SymbolTable, k: u64, placed: StaticArra
     return -1;
   }
   const shndx = syms.shndx(k);
-  const name = (syms.info(k) & 0xf) == STT_SECTION && shndx < elf.shnum ? sectionName(elf, shndx) : syms.name(k);
+  const name = symbolLabel(elf, syms, k);
   if (shndx == SHN_UNDEF) {
     fail(where + ': symbol ' + name + ' is undefined: a layer must be self-contained', syms.entry(k));
     return -1;
@@ -152,19 +163,30 @@ function symbolValue(elf: ElfFile, syms: SymbolTable, k: u64, placed: StaticArra
     return -1;
   }
   if (shndx >= SHN_LORESERVE || shndx >= elf.shnum || placed[shndx] == NOT_LINKED) {
-    fail(where + ': symbol ' + name + ' is in section ' + shndx.toString() + ', which is not linked into the image', syms.entry(k));
+    const section = shndx < SHN_LORESERVE && shndx < elf.shnum ? sectionName(elf, shndx) : 'section ' + shndx.toString();
+    fail(where + ': symbol ' + name + ' is in ' + section + ', which is not linked into the image', syms.entry(k));
     return -1;
   }
   return placed[shndx] + <i64>syms.value(k);
 }
 
+// Undefined symbols are refused after the relocations (noUndefinedSymbols), so that one a
+// relocation uses is reported with that relocation's section, offset and type.
 function validateSymbols(elf: ElfFile, syms: SymbolTable): bool {
   for (let k: u64 = 1; k < syms.count; k++) {
     const shndx = syms.shndx(k);
     const type = syms.info(k) & 0xf;
-    if (shndx == SHN_UNDEF) return fail('symbol ' + syms.name(k) + ' is undefined: a layer must be self-contained', syms.entry(k));
     if (shndx == SHN_COMMON) return fail('symbol ' + syms.name(k) + ' is a common symbol (writable data)', syms.entry(k));
     if (type == STT_TLS) return fail('symbol ' + syms.name(k) + ' is thread-local: layers never touch TLS', syms.entry(k));
+  }
+  return true;
+}
+
+function noUndefinedSymbols(syms: SymbolTable): bool {
+  for (let k: u64 = 1; k < syms.count; k++) {
+    // GNU as adds an undefined _GLOBAL_OFFSET_TABLE_ to every object that uses @GOTPCREL, though
+    // no relocation names it; GOT loads are relaxed, and one that named it was refused above.
+    if (syms.shndx(k) == SHN_UNDEF && !syms.nameIs(k, '_GLOBAL_OFFSET_TABLE_')) return fail('symbol ' + syms.name(k) + ' is undefined: a layer must be self-contained', syms.entry(k));
   }
   return true;
 }
@@ -190,28 +212,25 @@ function applyRelocations(elf: ElfFile, arch: Arch, syms: SymbolTable, placed: S
       const symbol = info >> 32;
       const rtype = <u32>(info & 0xffffffff);
       const where = 'section ' + targetName + ' offset ' + hex(offset) + ': ' + arch.relocationName(rtype);
-      const width = <u64>arch.relocationWidth(rtype);
-      if (width == 0) return fail(where + ' against ' + syms.name(symbol) + ' is not supported in a layer', e + 8);
-      if (offset > sectionSize || width > sectionSize - offset) return fail(where + ' is outside its section', e);
       if (symbol >= syms.count) return fail(where + ': symbol index ' + symbol.toString() + ' is past the symbol table', e + 8);
+      const width = <u64>arch.relocationWidth(rtype);
+      if (width == 0) return fail(where + ' against ' + symbolLabel(elf, syms, symbol) + ' is not supported in a layer', e + 8);
+      if (offset > sectionSize || width > sectionSize - offset) return fail(where + ' is outside its section', e);
       const S = symbolValue(elf, syms, symbol, placed, where);
       if (S < 0) return false;
       const P = placed[target] + <i64>offset;
       const outcome = arch.relocate(rtype, sectionStart + <usize>offset, sectionStart, P, S, addend);
       if (outcome == RELOC_OK) continue;
-      const against = ' against ' + ((syms.info(symbol) & 0xf) == STT_SECTION ? targetOf(elf, syms, symbol) : syms.name(symbol));
+      const against = ' against ' + symbolLabel(elf, syms, symbol);
       if (outcome == RELOC_OVERFLOW) return fail(where + against + ': value ' + hex(<u64>(S + addend - P)) + ' is out of range', e);
-      if (outcome == RELOC_MISALIGNED) return fail(where + against + ': value ' + hex(<u64>(S + addend - P)) + ' is misaligned for the instruction', e);
+      // Alignment is the target's (S + A): a load's low 12 bits are scaled by its size, and a branch
+      // from an aligned instruction is aligned exactly when its target is.
+      if (outcome == RELOC_MISALIGNED) return fail(where + against + ': target ' + hex(<u64>(S + addend)) + ' (image offset) is misaligned for the instruction', e);
       if (outcome == RELOC_UNSUPPORTED) return fail(where + against + ' is not supported in a layer', e + 8);
       return fail(where + against + ': the instruction cannot be relaxed to reach the symbol directly', e);
     }
   }
   return true;
-}
-
-function targetOf(elf: ElfFile, syms: SymbolTable, k: u64): string {
-  const shndx = syms.shndx(k);
-  return shndx < elf.shnum ? sectionName(elf, shndx) : 'section ' + shndx.toString();
 }
 
 /** Slot table: a branch to sl_<name> for each slot the layer defines, -ENOSYS otherwise. */
@@ -264,7 +283,7 @@ export function linkLayer(elf: ElfFile, slotNames: Array<string>, out: LinkResul
     if (placed[i] == NOT_LINKED) continue;
     memory.copy(image + <usize>placed[i], fileAddress(elf.shOffset(i)), <usize>elf.shSize(i));
   }
-  if (!applyRelocations(elf, arch, syms, placed, image)) return false;
+  if (!applyRelocations(elf, arch, syms, placed, image) || !noUndefinedSymbols(syms)) return false;
   out.implemented = 0;
   if (!writeSlots(elf, arch, syms, placed, image, slotNames, out)) return false;
   out.image = image;

@@ -61,7 +61,7 @@ export function layerFromBytes(core: Core, path: string, bytes: Uint8Array): Lay
   for (const abi of knownAbis().filter((a) => a >= note.abiMin && a <= note.abiMax)) {
     const linked = core.linkLayer(bytes, slotNames(abi)!);
     if (linked.ok) layer.images.set(abi, linked.linked);
-    else layer.linkErrors.set(abi, linked.error);
+    else layer.linkErrors.set(abi, `${linked.error} (at file offset 0x${linked.errorOffset.toString(16)})`);
   }
   return layer;
 }

@@ -5,8 +5,10 @@ export function parseKernelVersion(text: string): number {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
   if (!m) throw new UsageError(`--kernel '${text}' is not a version like 4.11 or 6.1.0`);
   const [a, b, c] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
-  if (a > 255 || b > 255 || c > 255) throw new UsageError(`--kernel '${text}': each part must be at most 255`);
-  return (a << 16) | (b << 8) | c;
+  if (a > 255 || b > 255) throw new UsageError(`--kernel '${text}': the major and minor version must be at most 255`);
+  // Long-term kernels passed sublevel 255 (4.9.337, 4.19.306); Linux's own LINUX_VERSION_CODE
+  // clamps it to 255 (Makefile, since 4.9.256), so the encoding of such a kernel is its a.b.255.
+  return (a << 16) | (b << 8) | Math.min(c, 255);
 }
 
 export function formatKernelVersion(v: number): string {

@@ -28,7 +28,7 @@ const progressOption: OptionSpec = {
   name: 'progress', value: '<mode>', description: 'progress on stderr: auto (a spinner on a terminal, else nothing; the default), plain (a line now and then, for logs) or none; NO_COLOR is respected',
   parse: (v) => { if (!(PROGRESS_MODES as readonly string[]).includes(v)) throw new UsageError(`--progress wants auto, plain or none, not '${v}'`); return v; },
 };
-const TARGET_KERNEL: OptionSpec = { name: 'kernel', value: '<version>', description: 'target kernel: a.b[.c], or auto (the default: the one kernel of the image\'s lib/modules)', parse: parseKernelOption };
+const TARGET_KERNEL: OptionSpec = { name: 'kernel', value: '<version>', description: 'target kernel: a.b[.c], or auto (the default: the oldest kernel of the image\'s lib/modules)', parse: parseKernelOption };
 const VERIFY_KERNEL: OptionSpec = { name: 'kernel', value: '<version>', description: 'check that the rule still selects each file\'s layer for this kernel: a.b[.c], or auto (from the image\'s lib/modules); default: the kernel each file\'s bind record names', parse: parseKernelOption };
 const LAYERS: OptionSpec = { name: 'layers', value: '<dir>', description: 'a directory of layer objects, searched recursively, besides the image\'s own usr/lib/syslayer/layers (repeatable)', repeatable: true };
 const REPORT_OPTIONS: OptionSpec[] = [

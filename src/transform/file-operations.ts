@@ -4,7 +4,7 @@ import { createHash, hash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Core, LinkedImage } from '../core/core.js';
 import type { PreparedClient } from '../core/bind-record.js';
-import type { Layer } from '../catalog/catalog.js';
+import { describeLayer, type Layer } from '../catalog/catalog.js';
 import { selectLayer } from '../catalog/select.js';
 import { rewriteFile, writeNewFileAt } from '../sinks/file-writers.js';
 
@@ -99,6 +99,10 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
   const linked = layer.images.get(prepared.abi);
   if (!linked || prepared.abi < layer.abiMin || prepared.abi > layer.abiMax) {
     return { ok: false, error: `layer ${layer.name} does not serve ABI ${prepared.abi}` };
+  }
+  // The core refuses this too, but only it knows the layer's file, and the user needs it.
+  if (linked.image.length > prepared.reservationSize) {
+    return { ok: false, error: `layer ${describeLayer(layer)} links to ${linked.image.length} bytes for ABI ${prepared.abi}, larger than the reservation (${prepared.reservationSize} bytes)` };
   }
   const original = sha256(core.inputBytes(prepared.originalLength));
   const resSha = reservationSha(linked, prepared.reservationSize);
