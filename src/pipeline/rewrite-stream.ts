@@ -26,6 +26,7 @@ import { walkTarHeaders } from '../tar/header-walk.js';
 import { entryPath } from '../tar/entry-path.js';
 import { treeEntryOf } from '../tar/tree-entry.js';
 import { planFor, resolveKernel, type Plan } from './plan.js';
+import { IMAGE_LAYERS, isLdSoConf } from './image-paths.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 import { decodeName } from '../names/path-bytes.js';
@@ -39,8 +40,6 @@ export interface TarRunOptions {
   progress: Progress;
 }
 
-const IMAGE_LAYERS = 'usr/lib/syslayer/layers/';
-const isLdSoConf = (path: string) => path === 'etc/ld.so.conf' || path.startsWith('etc/ld.so.conf.d/');
 
 function openSink(output: ImageOutput): TarSink | null {
   switch (output.kind) {
