@@ -155,6 +155,11 @@ function symbolValue(elf: ElfFile, syms: SymbolTable, k: u64, placed: StaticArra
     fail(where + ': symbol ' + name + ' is in section ' + shndx.toString() + ', which is not linked into the image', syms.entry(k));
     return -1;
   }
+  // A value past its section would make S meaningless (and, near 2^63, negative).
+  if (syms.value(k) > elf.shSize(shndx)) {
+    fail(where + ': symbol ' + name + ' has st_value ' + hex(syms.value(k)) + ', past the end of its section (' + hex(elf.shSize(shndx)) + ' bytes)', syms.entry(k) + 8);
+    return -1;
+  }
   return placed[shndx] + <i64>syms.value(k);
 }
 
@@ -191,9 +196,10 @@ function applyRelocations(elf: ElfFile, arch: Arch, syms: SymbolTable, placed: S
       const rtype = <u32>(info & 0xffffffff);
       const where = 'section ' + targetName + ' offset ' + hex(offset) + ': ' + arch.relocationName(rtype);
       const width = <u64>arch.relocationWidth(rtype);
+      // The symbol index first: naming a symbol reads its entry (an index past the table trapped).
+      if (symbol >= syms.count) return fail(where + ': symbol index ' + symbol.toString() + ' is past the symbol table', e + 8);
       if (width == 0) return fail(where + ' against ' + syms.name(symbol) + ' is not supported in a layer', e + 8);
       if (offset > sectionSize || width > sectionSize - offset) return fail(where + ' is outside its section', e);
-      if (symbol >= syms.count) return fail(where + ': symbol index ' + symbol.toString() + ' is past the symbol table', e + 8);
       const S = symbolValue(elf, syms, symbol, placed, where);
       if (S < 0) return false;
       const P = placed[target] + <i64>offset;
