@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-// @ts-expect-error plain JavaScript shared with benchmarks/fuzz-core.mjs (worker threads load it as is)
+// Plain JavaScript, shared with benchmarks/fuzz-core.mjs: worker threads load it as it is.
 import { prepareInputs, runFuzz, FIXTURES } from './fuzz/fuzz.mjs';
 
 interface Failure { fixture: string | null; entry: string; core: string; input: string; failed: string; mutation: string[] }
