@@ -37,14 +37,14 @@ function fieldValue(random, width, old, hints) {
   const bits = BigInt(width * 8);
   const ones = (1n << bits) - 1n;
   const r = random();
-  if (r < 0.3 && hints.length) return [BigInt(pick(random, hints)), 'hint'];
+  if (r < 0.3 && hints.length) return BigInt(pick(random, hints)) & ones;
   const generic = [0n, 1n, ones, ones >> 1n, (ones >> 1n) + 1n, old + 1n, old - 1n, old * 2n, old + 0x1000n, old ^ (1n << BigInt(Math.floor(random() * Number(bits)))),
     0x1000n, 0x10000n, 0xfffff000n, 0xfffffffffffff000n, 0x7fffffffn, 0x80000000n, 0xffffffffn, BigInt(Math.floor(random() * 2 ** 32))];
-  return [pick(random, generic) & ones, 'value'];
+  return pick(random, generic) & ones;
 }
 
 /**
- * Mutates `input` (from targets.mjs) for case `index` of run `seed`: one to four structure-aware
+ * Mutates `input` (from targets.mjs) with the case's random stream: one to four structure-aware
  * field changes, random byte flips or a truncation. Returns the bytes and what was done, in words.
  */
 export function mutateInput(input, random) {
@@ -66,7 +66,7 @@ export function mutateInput(input, random) {
         continue;
       }
       const old = read(bytes, t.at, t.width);
-      const [v] = fieldValue(random, t.width, old, t.hints);
+      const v = fieldValue(random, t.width, old, t.hints);
       write(bytes, t.at, t.width, v);
       for (const at of t.also ?? []) write(bytes, at, t.width, v);
       steps.push(`${t.name} @0x${t.at.toString(16)}: 0x${old.toString(16)} -> 0x${BigInt.asUintN(t.width * 8, v).toString(16)}`);

@@ -63,7 +63,6 @@ export async function runFuzz({ prepared, seed = 0, from = 0, to = 0, replays = 
           // The worker is gone with its case: made again here (cases are pure functions of seed and index).
           const c = makeCase(inputs, job.seed, current, job.replay);
           fail({ index: current, failure: { entry: 'hang', what: `no answer in ${timeoutMs} ms` }, input: c.input.label, steps: c.steps, bytes: c.bytes }, job.seed);
-          failures.at(-1).hang = true;
           counts['hang'] = (counts['hang'] ?? 0) + 1;
           done++;
           if (current + 1 < job.to) jobs.unshift({ ...job, from: current + 1 });
