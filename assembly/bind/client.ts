@@ -1,6 +1,6 @@
 // A client object on its way to being bound: opened, its binding (if any) undone in place, and
 // checked against every rule that makes the binder refuse it (docs/abi.md, "Client objects").
-import { setFile, st16, st32, equalsCString, fileAddress } from '../bytes';
+import { setFile, st16, st32, equalsCString, fileAddress, hex } from '../bytes';
 import { fail, takeError } from '../errors';
 import { ElfFile } from '../elf/file';
 import { DynamicInfo, readDynamic } from '../elf/dynamic';
@@ -121,6 +121,19 @@ export function detachBinding(c: Client, base: usize, length: u64): bool {
 }
 
 /** Every reason to refuse binding the (original) client; false with the first one recorded. */
+/**
+ * The largest reservation the binder fills: the SDK's default is 16 KiB and a reference layer
+ * links to under 1 KiB, so 16 MiB is far beyond any real layer. A bound file holds the whole
+ * reservation: without a limit a 16 KiB file declaring a huge p_memsz made the core allocate it.
+ */
+const MAX_RESERVATION: u64 = 16 << 20;
+/**
+ * The largest p_align the binder honours: page sizes are 4 KiB to 64 KiB, and 2 MiB is the
+ * largest default -z max-page-size GNU ld has used (x86-64). Binding pads the file with up to
+ * p_align - 1 zero bytes to keep p_offset congruent to p_vaddr.
+ */
+const MAX_SEGMENT_ALIGN: u64 = 2 << 20;
+
 export function checkBindable(c: Client): bool {
   const elf = c.elf;
   if (elf.type != ET_EXEC && elf.type != ET_DYN) return fail('e_type ' + elf.type.toString() + ' is neither ET_EXEC nor ET_DYN', 16);
@@ -137,6 +150,19 @@ export function checkBindable(c: Client): bool {
         'which cannot parse the INSERT command of sdk/ld/syslayer.ld and merges .syslayer into another segment', elf.sh(r.section));
     }
     return fail('the reservation cannot be bound: ' + why, elf.sh(r.section));
+  }
+  // Binding appends up to p_align - 1 bytes of padding and p_memsz bytes of reservation: both are
+  // the file's word, so both are bounded before the core allocates for them (found by fuzzing).
+  const seg = <u32>r.segment;
+  const align = elf.phAlign(seg);
+  if (align > 1 && (align & (align - 1)) != 0) {
+    return fail('reservation PT_LOAD ' + seg.toString() + ': p_align ' + hex(align) + ' is not a power of two', elf.ph(seg) + elf.L.p_align);
+  }
+  if (align > MAX_SEGMENT_ALIGN) {
+    return fail('reservation PT_LOAD ' + seg.toString() + ': p_align ' + hex(align) + ' is larger than ' + hex(MAX_SEGMENT_ALIGN), elf.ph(seg) + elf.L.p_align);
+  }
+  if (elf.phMemsz(seg) > MAX_RESERVATION) {
+    return fail('reservation PT_LOAD ' + seg.toString() + ': p_memsz ' + hex(elf.phMemsz(seg)) + ' is larger than ' + hex(MAX_RESERVATION), elf.ph(seg) + elf.L.p_memsz);
   }
   if (elf.shstrndx == 0) return fail('no section name table to name .syslayer.bind in', <u64>elf.L.e_shstrndx);
   if (elf.shnum + 1 >= 0xff00) return fail('e_shnum ' + elf.shnum.toString() + ' leaves no room for .syslayer.bind', <u64>elf.L.e_shnum);

@@ -106,6 +106,10 @@ export class ElfFile {
 
   /** Reads and validates the headers. Returns false (with an error recorded) on a bad file. */
   open(): bool {
+    // Entry points other than scan (which checks it first) get any bytes: without this, a file
+    // that is not ELF at all was bound (found by fuzzing).
+    if (!fits(0, 16)) return fail('file is ' + fileLength().toString() + ' bytes, shorter than e_ident (16 bytes)', 0);
+    if (ld8(0) != 0x7f || ld8(1) != 0x45 || ld8(2) != 0x4c || ld8(3) != 0x46) return fail('e_ident: no ELF magic number (7f 45 4c 46)', 0);
     const cls = ld8(EI_CLASS);
     if (cls != ELFCLASS32 && cls != ELFCLASS64) {
       return fail('e_ident[EI_CLASS] is ' + hex(cls) + ', neither ELFCLASS32 nor ELFCLASS64', EI_CLASS);

@@ -167,6 +167,11 @@ function symbolValue(elf: ElfFile, syms: SymbolTable, k: u64, placed: StaticArra
     fail(where + ': symbol ' + name + ' is in ' + section + ', which is not linked into the image', syms.entry(k));
     return -1;
   }
+  // A value past its section would make S meaningless (and, near 2^63, negative).
+  if (syms.value(k) > elf.shSize(shndx)) {
+    fail(where + ': symbol ' + name + ' has st_value ' + hex(syms.value(k)) + ', past the end of its section (' + hex(elf.shSize(shndx)) + ' bytes)', syms.entry(k) + 8);
+    return -1;
+  }
   return placed[shndx] + <i64>syms.value(k);
 }
 
@@ -212,6 +217,7 @@ function applyRelocations(elf: ElfFile, arch: Arch, syms: SymbolTable, placed: S
       const symbol = info >> 32;
       const rtype = <u32>(info & 0xffffffff);
       const where = 'section ' + targetName + ' offset ' + hex(offset) + ': ' + arch.relocationName(rtype);
+      // The symbol index first: naming a symbol reads its entry (an index past the table trapped).
       if (symbol >= syms.count) return fail(where + ': symbol index ' + symbol.toString() + ' is past the symbol table', e + 8);
       const width = <u64>arch.relocationWidth(rtype);
       if (width == 0) return fail(where + ' against ' + symbolLabel(elf, syms, symbol) + ' is not supported in a layer', e + 8);
