@@ -101,6 +101,26 @@ export function fits(off: u64, size: u64): bool {
   return off <= fileLen && size <= fileLen - off && loaded(off, size);
 }
 
+/** No file the wasm32 core holds, and no ELF32 offset or size, reaches 4 GiB. */
+const RANGE_LIMIT: u64 = 1 << 32;
+
+/**
+ * Where an error about a range that does not fit its container points: the definition of error
+ * offsets for every range check in the core (a table, a section, a segment, a note). The range is
+ * [off, off + size), read from the fields at `offField` and `sizeField`, in a container ending at
+ * `end` (the end of the file, or of a note region).
+ * - A range no file could hold (it reaches 4 GiB) is the fault of one field: the offset field when
+ *   the start alone already lies past `end`, else the size (or count) field.
+ * - Any other range that runs past `end` is reported at `end`, where the bytes ran out. A cut file
+ *   looks exactly like a wrong offset or count there, so the scanner cannot honestly name the field;
+ *   the message still names the fields and their values.
+ */
+export function rangeFault(off: u64, size: u64, end: u64, offField: u64, sizeField: u64): u64 {
+  const impossible = off >= RANGE_LIMIT || size >= RANGE_LIMIT || off + size >= RANGE_LIMIT;
+  if (!impossible) return end;
+  return off > end ? offField : sizeField;
+}
+
 @inline export function ld8(off: u64): u32 {
   checkLoaded(off, 1);
   return <u32>load<u8>(fileBase + <usize>off);

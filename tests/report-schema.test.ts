@@ -25,7 +25,7 @@ describe('report schemas', () => {
     expect(schemaProblems('scan', noCounts).join()).toMatch(/counts/);
     const files = structuredClone(scan.files) as Record<string, unknown>[];
     files[0]!.class = 48;
-    expect(schemaProblems('scan', { ...scan, files }).length).toBeGreaterThan(0);
+    expect(schemaProblems('scan', { ...scan, files }).join()).toMatch(/class/);
     expect(schemaProblems('plan', { ...plan, schemaVersion: 3 }).join()).toMatch(/schemaVersion/);
     const clients = structuredClone(plan.clients) as Record<string, unknown>[];
     clients[0]!.outcome = { path: 'x', status: 'error' }; // an error outcome must say why

@@ -1,7 +1,7 @@
 // Reads the dynamic section the way the dynamic loader does: through PT_DYNAMIC, with the string
 // table found by its address (DT_STRTAB) through the PT_LOAD that maps it and bounded by DT_STRSZ.
 // Section headers are not consulted, so a file stripped of them reads the same.
-import { fits, hex, fileLength, cstrlen } from '../bytes';
+import { fits, rangeFault, hex, fileLength, cstrlen } from '../bytes';
 import { fail } from '../errors';
 import { ElfFile } from './file';
 import {
@@ -25,10 +25,16 @@ export class DynamicInfo {
   flags1: u64 = ABSENT;
   /** DT_NEEDED string-table indexes, in file order. */
   needed: Array<u64> = new Array<u64>();
+  /** File offsets of the d_val fields of DT_NEEDED (in order), DT_SONAME, DT_RPATH and DT_RUNPATH,
+   *  DT_STRTAB and DT_STRSZ: an error about a value points at the entry that holds it. */
+  neededAt: Array<u64> = new Array<u64>();
+  sonameAt: u64 = 0;
+  rpathAt: u64 = 0;
+  runpathAt: u64 = 0;
+  strtabAt: u64 = 0;
+  strszAt: u64 = 0;
   strtabOffset: u64 = 0;
   strtabSize: u64 = 0;
-  /** File offset of the first dynamic entry, for error messages. */
-  dynOffset: u64 = 0;
   /** Dynamic relocation tables, by address: DT_RELA/RELASZ, DT_REL/RELSZ, DT_JMPREL/PLTRELSZ
    *  (its kind in DT_PLTREL), DT_RELR/RELRSZ. ABSENT when missing. */
   rela: u64 = ABSENT; relasz: u64 = 0;
@@ -44,9 +50,9 @@ export class DynamicInfo {
     this.flags = ABSENT;
     this.flags1 = ABSENT;
     this.needed.length = 0;
+    this.neededAt.length = 0;
     this.strtabOffset = 0;
     this.strtabSize = 0;
-    this.dynOffset = 0;
     this.rela = ABSENT; this.relasz = 0;
     this.rel = ABSENT; this.relsz = 0;
     this.jmprel = ABSENT; this.pltrelsz = 0; this.pltrel = 0;
@@ -57,16 +63,22 @@ export class DynamicInfo {
     return value != ABSENT;
   }
 
-  /** Resolves a string-table index to a file range, or returns null after recording an error. */
-  string(index: u64, what: string): StringRef | null {
+  /**
+   * Resolves a string-table index, read from the d_val field at `at`, to a file range, or returns
+   * null after recording an error.
+   */
+  string(index: u64, what: string, at: u64): StringRef | null {
     if (index >= this.strtabSize) {
-      fail(what + ' string index ' + hex(index) + ' is past DT_STRSZ ' + hex(this.strtabSize), this.dynOffset);
+      fail(what + ' string index ' + hex(index) + ' is past DT_STRSZ ' + hex(this.strtabSize), at);
       return null;
     }
     const start = this.strtabOffset + index;
     const len = cstrlen(start, this.strtabOffset + this.strtabSize);
     if (len < 0) {
-      fail(what + ' string at ' + hex(start) + ' has no NUL before the end of the dynamic string table', start);
+      // The string runs to the end of the table (or of the file): reported there, as rangeFault does.
+      const end = this.strtabOffset + this.strtabSize;
+      fail(what + ' string at ' + hex(start) + ' has no NUL before the end of the dynamic string table',
+        end < fileLength() ? end : fileLength());
       return null;
     }
     return new StringRef(start, <u64>len);
@@ -85,30 +97,31 @@ export function readDynamic(elf: ElfFile, out: DynamicInfo): bool {
   const size = elf.phFilesz(index);
   if (!fits(off, size)) {
     return fail('program header ' + index.toString() + ' (PT_DYNAMIC): p_offset ' + hex(off) + ' + p_filesz ' +
-      hex(size) + ' is past end of file (' + hex(fileLength()) + ')', elf.ph(index) + elf.L.p_offset);
+      hex(size) + ' is past end of file (' + hex(fileLength()) + ')',
+      rangeFault(off, size, fileLength(), elf.ph(index) + elf.L.p_offset, elf.ph(index) + elf.L.p_filesz));
   }
   out.present = true;
-  out.dynOffset = off;
   const entsize = <u64>elf.L.dynsize;
   const count = size / entsize;
   const half = <u64>elf.L.addrSize;
   let strtab: u64 = ABSENT;
   let strsz: u64 = ABSENT;
   let terminated = false;
+  let nullAt: u64 = 0;
   for (let k: u64 = 0; k < count; k++) {
     const p = off + k * entsize;
     const tag = elf.word(p);
     const val = elf.word(p + half);
-    if (tag == <u64>DT_NULL) { terminated = true; break; }
+    if (tag == <u64>DT_NULL) { terminated = true; nullAt = p; break; }
     // Tags are compared as u32 values: every tag we read fits, and ELF32 tags are 32 bits wide.
     if (tag > 0xffffffff) continue;
     const t = <u32>tag;
-    if (t == DT_NEEDED) out.needed.push(val);
-    else if (t == DT_STRTAB) strtab = val;
-    else if (t == DT_STRSZ) strsz = val;
-    else if (t == DT_SONAME) out.soname = val;
-    else if (t == DT_RPATH) out.rpath = val;
-    else if (t == DT_RUNPATH) out.runpath = val;
+    if (t == DT_NEEDED) { out.needed.push(val); out.neededAt.push(p + half); }
+    else if (t == DT_STRTAB) { strtab = val; out.strtabAt = p + half; }
+    else if (t == DT_STRSZ) { strsz = val; out.strszAt = p + half; }
+    else if (t == DT_SONAME) { out.soname = val; out.sonameAt = p + half; }
+    else if (t == DT_RPATH) { out.rpath = val; out.rpathAt = p + half; }
+    else if (t == DT_RUNPATH) { out.runpath = val; out.runpathAt = p + half; }
     else if (t == DT_FLAGS) out.flags = val;
     else if (t == DT_FLAGS_1) out.flags1 = val;
     else if (t == DT_RELA) out.rela = val;
@@ -122,21 +135,24 @@ export function readDynamic(elf: ElfFile, out: DynamicInfo): bool {
     else if (t == DT_RELRSZ) out.relrsz = val;
   }
   if (!terminated) {
-    return fail('dynamic section at ' + hex(off) + ': no DT_NULL among its ' + count.toString() + ' entries', off);
+    // Reported where the entries ran out, as rangeFault reports a table that runs past its end.
+    return fail('dynamic section at ' + hex(off) + ': no DT_NULL among its ' + count.toString() + ' entries',
+      off + count * entsize);
   }
   const usesStrings = out.needed.length > 0 || out.has(out.soname) || out.has(out.rpath) || out.has(out.runpath);
   if (!usesStrings) return true;
   if (strtab == ABSENT || strsz == ABSENT) {
-    return fail('dynamic section at ' + hex(off) + ' names libraries or paths but lacks DT_STRTAB or DT_STRSZ', off);
+    // Nothing holds the missing value: reported at the DT_NULL entry, where the search ended.
+    return fail('dynamic section at ' + hex(off) + ' names libraries or paths but lacks DT_STRTAB or DT_STRSZ', nullAt);
   }
   const strOff = elf.addressToOffset(strtab, strsz);
   if (strOff < 0) {
     return fail('DT_STRTAB ' + hex(strtab) + ' + DT_STRSZ ' + hex(strsz) +
-      ' is not inside the file contents of any PT_LOAD', off);
+      ' is not inside the file contents of any PT_LOAD', out.strtabAt);
   }
   if (!fits(<u64>strOff, strsz)) {
     return fail('dynamic string table at ' + hex(<u64>strOff) + ' + ' + hex(strsz) + ' is past end of file (' +
-      hex(fileLength()) + ')', off);
+      hex(fileLength()) + ')', rangeFault(<u64>strOff, strsz, fileLength(), out.strtabAt, out.strszAt));
   }
   out.strtabOffset = <u64>strOff;
   out.strtabSize = strsz;

@@ -2,7 +2,7 @@
 // `open` so that every later accessor can load without re-checking: after `open` succeeds, every
 // program header and section header lies inside the file. Section *contents* are not checked
 // here; `sectionFits` does that for the sections a caller actually uses.
-import { fits, ld8, ld16, ld32, ld64, st32, st64, hex, fileLength, cstrlen } from '../bytes';
+import { fits, rangeFault, ld8, ld16, ld32, ld64, st32, st64, hex, fileLength, cstrlen } from '../bytes';
 import { fail } from '../errors';
 import { ElfLayout, LAYOUT32, LAYOUT64 } from './layout';
 import {
@@ -77,7 +77,7 @@ export class ElfFile {
     return fail(
       'section header ' + i.toString() + ': sh_offset ' + hex(off) + ' + sh_size ' + hex(size) +
         ' is past end of file (' + hex(fileLength()) + ')',
-      this.sh(i) + this.L.sh_offset,
+      rangeFault(off, size, fileLength(), this.sh(i) + this.L.sh_offset, this.sh(i) + this.L.sh_size),
     );
   }
 
@@ -98,7 +98,7 @@ export class ElfFile {
     const start = this.shOffset(table) + name;
     if (cstrlen(start, this.shOffset(table) + size) < 0) {
       fail('section header ' + i.toString() + ': name at ' + hex(start) +
-        ' runs past the end of the section name table', start);
+        ' runs past the end of the section name table', this.shOffset(table) + size);
       return -1;
     }
     return <i64>start;
@@ -108,7 +108,7 @@ export class ElfFile {
   open(): bool {
     // Entry points other than scan (which checks it first) get any bytes: without this, a file
     // that is not ELF at all was bound (found by fuzzing).
-    if (!fits(0, 16)) return fail('file is ' + fileLength().toString() + ' bytes, shorter than e_ident (16 bytes)', 0);
+    if (!fits(0, 16)) return fail('file is ' + fileLength().toString() + ' bytes, shorter than e_ident (16 bytes)', fileLength());
     if (ld8(0) != 0x7f || ld8(1) != 0x45 || ld8(2) != 0x4c || ld8(3) != 0x46) return fail('e_ident: no ELF magic number (7f 45 4c 46)', 0);
     const cls = ld8(EI_CLASS);
     if (cls != ELFCLASS32 && cls != ELFCLASS64) {
@@ -126,7 +126,7 @@ export class ElfFile {
     const L = this.L;
     if (!fits(0, <u64>L.ehsize)) {
       return fail('file is ' + fileLength().toString() + ' bytes, shorter than the ' +
-        L.ehsize.toString() + '-byte ELF header', 0);
+        L.ehsize.toString() + '-byte ELF header', fileLength());
     }
     this.osabi = ld8(EI_OSABI);
     this.abiVersion = ld8(EI_ABIVERSION);
@@ -158,23 +158,29 @@ export class ElfFile {
     // Section 0 holds the real count and name-table index when they do not fit in the header.
     if (!fits(this.shoff, <u64>this.shentsize)) {
       return fail('section headers at e_shoff ' + hex(this.shoff) + ' are past end of file (' +
-        hex(fileLength()) + ')', L.e_shoff);
+        hex(fileLength()) + ')', rangeFault(this.shoff, <u64>this.shentsize, fileLength(), L.e_shoff, L.e_shentsize));
     }
     let count = <u64>e_shnum;
     if (e_shnum == 0) count = this.word(this.shoff + L.sh_size);
-    const tableSize = count * <u64>this.shentsize; // count < 2^64 / 2^16 is not guaranteed: check first
-    if (count > fileLength() || !fits(this.shoff, tableSize)) {
+    // A count from section header 0 is 64 bits wide: past 2^32 it stands for any larger size, and
+    // below it the product with a 16-bit entry size cannot overflow.
+    const tableSize = count >= (<u64>1 << 32) ? u64.MAX_VALUE : count * <u64>this.shentsize;
+    if (!fits(this.shoff, tableSize)) {
       return fail('section headers at e_shoff ' + hex(this.shoff) + ': ' + count.toString() + ' * ' +
         this.shentsize.toString() + ' bytes are past end of file (' + hex(fileLength()) + ')',
-        e_shnum == 0 ? this.shoff + L.sh_size : <u64>L.e_shnum);
+        rangeFault(this.shoff, tableSize, fileLength(), L.e_shoff, e_shnum == 0 ? this.shoff + L.sh_size : <u64>L.e_shnum));
     }
     this.shnum = <u32>count;
     let strndx = e_shstrndx;
-    if (strndx == SHN_XINDEX) strndx = ld32(this.shoff + L.sh_link, this.le);
+    let strndxField = <u64>L.e_shstrndx;
+    if (strndx == SHN_XINDEX) {
+      strndxField = this.shoff + L.sh_link;
+      strndx = ld32(strndxField, this.le);
+    }
     if (strndx != SHN_UNDEF) {
       if (strndx >= this.shnum) {
         return fail('e_shstrndx ' + strndx.toString() + ' is not below the section count ' +
-          this.shnum.toString(), L.e_shstrndx);
+          this.shnum.toString(), strndxField);
       }
       if (!this.sectionFits(strndx)) return false;
     }
@@ -185,10 +191,12 @@ export class ElfFile {
   private openProgramHeaders(): bool {
     const L = this.L;
     let count = ld16(L.e_phnum, this.le);
+    let phnumField = <u64>L.e_phnum;
     this.phnum = 0;
     if (count == PN_XNUM) {
       if (this.shnum == 0) return fail('e_phnum is PN_XNUM but there is no section header 0', L.e_phnum);
-      count = ld32(this.shoff + L.sh_info, this.le);
+      phnumField = this.shoff + L.sh_info;
+      count = ld32(phnumField, this.le);
     }
     if (count == 0) return true;
     if (this.phentsize < L.phentsize) {
@@ -198,7 +206,8 @@ export class ElfFile {
     const tableSize = <u64>count * <u64>this.phentsize; // at most 2^32 * 2^16: no overflow in u64
     if (!fits(this.phoff, tableSize)) {
       return fail('program headers at e_phoff ' + hex(this.phoff) + ': ' + count.toString() + ' * ' +
-        this.phentsize.toString() + ' bytes are past end of file (' + hex(fileLength()) + ')', L.e_phoff);
+        this.phentsize.toString() + ' bytes are past end of file (' + hex(fileLength()) + ')',
+        rangeFault(this.phoff, tableSize, fileLength(), L.e_phoff, phnumField));
     }
     this.phnum = count;
     return true;

@@ -3,7 +3,7 @@
 // PT_NOTE segments (what a loader sees in a file stripped of its section headers).
 // Note layout (gABI 5-6): namesz, descsz, type, then name and descriptor, each padded to the
 // note alignment: 4, or 8 for notes in a region aligned to 8 (e.g. .note.gnu.property on LP64).
-import { fits, hex, fileLength, equalsCString } from '../bytes';
+import { fits, rangeFault, hex, fileLength, equalsCString } from '../bytes';
 import { fail } from '../errors';
 import { ElfFile } from './file';
 import { PT_NOTE, SHT_NOTE } from '../generated/elf';
@@ -28,19 +28,18 @@ function ownerOf(nameOff: u64, nameSize: u64): u32 {
   return OWNER_OTHER;
 }
 
-// `header` names the section or program header the notes came from, for error messages only.
+// `header` names the section or program header the notes came from, for error messages only;
+// the region's own bounds are checked by the caller. Error offsets follow `rangeFault`, with the
+// region as the container: a note that runs past it is reported at the region's end unless its
+// namesz or descsz could not fit any file.
 function walkRegion(elf: ElfFile, off: u64, size: u64, align: u64, header: string, index: u32, visitor: NoteVisitor): bool {
-  if (!fits(off, size)) {
-    return fail(header + ' ' + index.toString() + ': notes at ' + hex(off) + ' + ' + hex(size) +
-      ' are past end of file (' + hex(fileLength()) + ')', off);
-  }
   const a: u64 = align == 8 ? 8 : 4;
   const end = off + size;
   let p = off;
   while (p < end) {
     if (end - p < 12) {
       return fail(header + ' ' + index.toString() + ': note header at ' + hex(p) +
-        ' is cut short by the end of the notes', p);
+        ' is cut short by the end of the notes', end);
     }
     const namesz = <u64>elf.u32at(p);
     const descsz = <u64>elf.u32at(p + 4);
@@ -49,8 +48,9 @@ function walkRegion(elf: ElfFile, off: u64, size: u64, align: u64, header: strin
     // namesz and descsz are u32 and p < 2^32 (the file is in 32-bit memory): no overflow below.
     const descOff = alignUp(nameOff + namesz, a);
     if (descOff + descsz > end) {
+      const at = nameOff + namesz > end ? rangeFault(nameOff, namesz, end, p, p) : rangeFault(descOff, descsz, end, p + 4, p + 4);
       return fail(header + ' ' + index.toString() + ': note at ' + hex(p) + ' (namesz ' + hex(namesz) +
-        ', descsz ' + hex(descsz) + ') runs past the end of its notes at ' + hex(end), p);
+        ', descsz ' + hex(descsz) + ') runs past the end of its notes at ' + hex(end), at);
     }
     if (!visitor.visit(ownerOf(nameOff, namesz), type, descOff, descsz)) return false;
     p = alignUp(descOff + descsz, a);
@@ -69,6 +69,13 @@ export function walkNotes(elf: ElfFile, visitor: NoteVisitor): bool {
   }
   for (let i: u32 = 0; i < elf.phnum; i++) {
     if (elf.phType(i) != PT_NOTE) continue;
+    const off = elf.phOffset(i);
+    const size = elf.phFilesz(i);
+    if (!fits(off, size)) {
+      return fail('program header ' + i.toString() + ' (PT_NOTE): notes at ' + hex(off) + ' + ' + hex(size) +
+        ' are past end of file (' + hex(fileLength()) + ')',
+        rangeFault(off, size, fileLength(), elf.ph(i) + elf.L.p_offset, elf.ph(i) + elf.L.p_filesz));
+    }
     if (!walkRegion(elf, elf.phOffset(i), elf.phFilesz(i), elf.phAlign(i), 'program header', i, visitor)) return false;
   }
   return true;

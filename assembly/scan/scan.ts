@@ -1,5 +1,5 @@
 // Scans one file: the facts `syslayer scan` reports (DESIGN §5), written as one compact record.
-import { setFile, fits, ld32, ld8, cstrlen, hex, fileLength, needsBytes, neededOffset, neededLength } from '../bytes';
+import { setFile, fits, rangeFault, ld32, ld8, cstrlen, hex, fileLength, needsBytes, neededOffset, neededLength } from '../bytes';
 import { resetError, hasFailed, errorMessage, errorOffset, fail, takeError } from '../errors';
 import { Client, checkBindable } from '../bind/client';
 import { SHT_PROGBITS } from '../generated/elf';
@@ -68,9 +68,9 @@ class FactNotes extends NoteVisitor {
 }
 const factNotes = new FactNotes();
 
-function putDynamicString(field: u32, index: u64, what: string): bool {
+function putDynamicString(field: u32, index: u64, what: string, at: u64): bool {
   if (!dyn.has(index)) return true;
-  const s = dyn.string(index, what);
+  const s = dyn.string(index, what, at);
   if (s == null) return false;
   record.str(field, s.offset, s.length);
   return true;
@@ -83,7 +83,8 @@ function scanInterpreter(): bool {
     const size = elf.phFilesz(i);
     if (!fits(off, size)) {
       return fail('program header ' + i.toString() + ' (PT_INTERP): p_offset ' + hex(off) + ' + p_filesz ' +
-        hex(size) + ' is past end of file (' + hex(fileLength()) + ')', elf.ph(i) + elf.L.p_offset);
+        hex(size) + ' is past end of file (' + hex(fileLength()) + ')',
+        rangeFault(off, size, fileLength(), elf.ph(i) + elf.L.p_offset, elf.ph(i) + elf.L.p_filesz));
     }
     // The interpreter string is NUL-terminated inside the segment; tolerate a missing NUL the way
     // readelf does by stopping at the segment's end.
@@ -102,13 +103,13 @@ function scanDynamic(): bool {
   present |= R.PRESENT_DYNAMIC;
   if (dyn.has(dyn.flags)) { present |= R.PRESENT_FLAGS; record.u32(R.SR_DT_FLAGS, <u32>dyn.flags); }
   if (dyn.has(dyn.flags1)) { present |= R.PRESENT_FLAGS_1; record.u32(R.SR_DT_FLAGS1, <u32>dyn.flags1); }
-  if (!putDynamicString(R.SR_SONAME, dyn.soname, 'DT_SONAME')) return false;
-  if (!putDynamicString(R.SR_RPATH, dyn.rpath, 'DT_RPATH')) return false;
-  if (!putDynamicString(R.SR_RUNPATH, dyn.runpath, 'DT_RUNPATH')) return false;
+  if (!putDynamicString(R.SR_SONAME, dyn.soname, 'DT_SONAME', dyn.sonameAt)) return false;
+  if (!putDynamicString(R.SR_RPATH, dyn.rpath, 'DT_RPATH', dyn.rpathAt)) return false;
+  if (!putDynamicString(R.SR_RUNPATH, dyn.runpath, 'DT_RUNPATH', dyn.runpathAt)) return false;
   const count = <u32>dyn.needed.length;
   const area = neededArea(count);
   for (let i: u32 = 0; i < count; i++) {
-    const s = dyn.string(dyn.needed[i], 'DT_NEEDED');
+    const s = dyn.string(dyn.needed[i], 'DT_NEEDED', dyn.neededAt[i]);
     if (s == null) return false;
     store<u32>(area + <usize>i * 8, <u32>s.offset);
     store<u32>(area + <usize>i * 8 + 4, <u32>s.length);
@@ -196,7 +197,7 @@ export function scanFile(base: usize, length: u64): usize {
     record.u32(R.SR_STATUS, R.SR_STATUS_NOT_ELF);
     return record.base;
   }
-  let ok = fits(0, 16) || fail('file is ' + length.toString() + ' bytes: the ELF magic number, then nothing of e_ident', 0);
+  let ok = fits(0, 16) || fail('file is ' + length.toString() + ' bytes: the ELF magic number, then nothing of e_ident', length);
   ok = ok && elf.open();
   if (ok) {
     putHeader();

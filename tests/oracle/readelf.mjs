@@ -51,7 +51,9 @@ export function parseReadelf(text, path) {
     return m[1].trim();
   };
   const machineName = header('Machine');
-  const machine = MACHINES[machineName];
+  // readelf prints a machine it has no name for as '<unknown>: 0x1234'.
+  const unknownMachine = /^<unknown>: (0x[0-9a-f]+)$/.exec(machineName);
+  const machine = unknownMachine ? Number(unknownMachine[1]) : MACHINES[machineName];
   if (machine === undefined) throw new Error(`oracle does not know readelf's machine name '${machineName}' (${path})`);
   const osabiName = header('OS/ABI');
   const osabi = OSABI[osabiName];
@@ -61,12 +63,18 @@ export function parseReadelf(text, path) {
     const m = new RegExp(`\\(${tag}\\)\\s+(.*)$`, 'm').exec(text);
     return m ? m[1].replace(/^Flags:\s*/, '').trim().split(/\s+/).filter((s) => s !== '') : null;
   };
-  const abi = /OS: (\S+), ABI: (\d+\.\d+\.\d+)/.exec(text);
+  // Notes count only when their owner is exactly "GNU": readelf recognises GNU note types by the
+  // owner's prefix (a corrupted "GNUU" still shows a build ID), the gABI by the whole name.
+  const gnuNote = (type, rest) => new RegExp(`^\\s+GNU\\s+0x[0-9a-f]+\\s+${type}\\b.*${rest}`, 'm').exec(text);
+  const abi = gnuNote('NT_GNU_ABI_TAG', 'OS: (\\S+), ABI: (\\d+\\.\\d+\\.\\d+)');
+  // Types readelf has no word for ('<unknown>: 7c', 'OS Specific: (fe00)') are spelled as numbers.
+  const typeText = header('Type');
+  const otherType = /^(?:<unknown>: |OS Specific: \(|Processor Specific: \()([0-9a-f]+)/.exec(typeText);
   return {
     class: header('Class') === 'ELF64' ? 64 : 32,
     endian: /little endian/.test(header('Data')) ? 'little' : 'big',
     osabi,
-    type: header('Type').split(' ')[0],
+    type: otherType ? `0x${otherType[1]}` : typeText.split(' ')[0],
     machine,
     entry: header('Entry point address'),
     flags: Number(header('Flags').split(',')[0]),
@@ -79,7 +87,7 @@ export function parseReadelf(text, path) {
     runpath: dyn('RUNPATH', 'Library runpath')[0] ?? null,
     dtFlags: flagList('FLAGS'),
     dtFlags1: flagList('FLAGS_1'),
-    buildId: /Build ID: ([0-9a-f]+)/.exec(text)?.[1] ?? null,
+    buildId: gnuNote('NT_GNU_BUILD_ID', 'Build ID: ([0-9a-f]+)')?.[1] ?? null,
     abiTag: abi ? { os: abi[1], version: abi[2] } : null,
   };
 }
