@@ -42,7 +42,7 @@ function disassemble(arch: ArchName, bytes: Uint8Array, file: string, at: number
   writeFileSync(file, bytes);
   const start = Math.max(0, (at & ~3) - 24);
   return run(TOOLS[arch].objdump, [
-    '-D', '-b', 'binary', '-m', TOOLS[arch].bfdArch, `--start-address=${start}`, `--stop-address=${Math.min(bytes.length, at + 24)}`, file,
+    '-D', '-b', 'binary', '-m', TOOLS[arch].bfdArch, `--start-address=${start}`, `--stop-address=${Math.min(bytes.length, (at & ~3) + 24)}`, file,
   ]).split('\n').filter((l) => /^\s+[0-9a-f]+:/.test(l)).join('\n');
 }
 

@@ -8,8 +8,8 @@
 // non-PIE GNU ld turns `mov foo@GOTPCREL(%rip)` into `mov $foo` with an absolute address.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TOOLS, run, type ArchName, type LinkerName } from './tools.js';
-import { definedGlobals, linkedSections, readSections, type Section } from './readelf.js';
+import { TOOLS, run, runAsync, type ArchName, type LinkerName } from './tools.js';
+import { definedGlobals, linkedSections, parseSections, readSections, type Section } from './readelf.js';
 
 export interface OracleImage {
   bytes: Uint8Array;
@@ -72,9 +72,9 @@ function script(base: bigint, slots: string, layer: string, names: string[]): st
   ].join('\n');
 }
 
-export function oracleLink(
+export async function oracleLink(
   arch: ArchName, linker: LinkerName, layer: string, slots: string, base: bigint, dir: string, tag: string,
-): OracleImage {
+): Promise<OracleImage> {
   const sections = linkedSections(sectionsOf(layer));
   const names = sections.map((s) => s.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -83,10 +83,10 @@ export function oracleLink(
   writeFileSync(lds, script(base, slots, layer, names));
   const out = join(dir, `${tag}.elf`);
   const common = ['-pie', '--no-dynamic-linker', '-e', '0', '--build-id=none', '-T', lds, '-o', out, slots, layer];
-  if (linker === 'GNU ld') run(TOOLS[arch].ld, common);
-  else run('ld.lld', ['-m', TOOLS[arch].lldEmulation, ...TOOLS[arch].lldExtra, ...common]);
+  if (linker === 'GNU ld') await runAsync(TOOLS[arch].ld, common);
+  else await runAsync('ld.lld', ['-m', TOOLS[arch].lldEmulation, ...TOOLS[arch].lldExtra, ...common]);
 
-  const placed = readSections(out);
+  const placed = parseSections(await runAsync('readelf', ['-SW', out]));
   const slotTable = placed.find((s) => s.name === '.sl_slots');
   if (!slotTable || slotTable.address !== base) throw new Error(`${linker}: .sl_slots is not at 0x${base.toString(16)} in ${out}`);
   const placement = new Map<string, number>();

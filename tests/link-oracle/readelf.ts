@@ -25,8 +25,12 @@ export interface Relocation {
 
 /** `readelf -SW`: every section header, in index order. */
 export function readSections(file: string): Section[] {
+  return parseSections(run('readelf', ['-SW', file]));
+}
+
+export function parseSections(readelfOutput: string): Section[] {
   const out: Section[] = [];
-  for (const line of run('readelf', ['-SW', file]).split('\n')) {
+  for (const line of readelfOutput.split('\n')) {
     const m = /^\s*\[\s*(\d+)\]\s+(\S*)\s+(\S+)\s+([0-9a-f]{16})\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+(\S*)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/.exec(line);
     if (!m) continue;
     if (m[1] === '0') continue;

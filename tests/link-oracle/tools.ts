@@ -1,6 +1,6 @@
 // The outside programs the layer-linker oracle runs (binutils, lld), per architecture. A missing
 // tool fails the test with its name: the oracle never quietly skips (.ci/run installs them).
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 
 export type ArchName = 'x86_64' | 'aarch64';
 export type LinkerName = 'GNU ld' | 'lld';
@@ -38,4 +38,14 @@ export function run(tool: string, args: string[], cwd?: string): string {
   if (r.error) throw new Error(`${tool}: ${r.error.message} (the link oracle needs binutils, binutils-aarch64-linux-gnu and lld)`);
   if (r.status !== 0) throw new Error(`${tool} ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
   return r.stdout;
+}
+
+/** run, without blocking: the links of one layer go side by side. */
+export function runAsync(tool: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(tool, args, { encoding: 'utf8', maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${tool} ${args.join(' ')}: ${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
