@@ -8,7 +8,7 @@
 // readelf -r), and seeded random layers (tests/link-oracle/generate.ts).
 //
 // SYSLAYER_ORACLE_SEED=<n> repeats a run of generated layers; SYSLAYER_ORACLE_CASES=<n> changes
-// how many per architecture (default 12). The files of a run are kept under the printed
+// how many per architecture (default 20). The files of a run are kept under the printed
 // directory when it fails.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,7 +43,7 @@ const ACCEPTED: Record<ArchName, string[]> = {
 };
 
 const SEED = seedFromEnv('SYSLAYER_ORACLE_SEED');
-const CASES = Number(process.env.SYSLAYER_ORACLE_CASES || 12);
+const CASES = Number(process.env.SYSLAYER_ORACLE_CASES || 20);
 if (!Number.isInteger(CASES) || CASES < 0) throw new Error(`SYSLAYER_ORACLE_CASES=${process.env.SYSLAYER_ORACLE_CASES}: want a whole number`);
 console.log(`link-oracle: seed ${SEED}, ${CASES} generated layers per architecture (repeat with SYSLAYER_ORACLE_SEED=${SEED})`);
 
