@@ -19,13 +19,13 @@
 // x86-64 only: the bound programs run natively.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import {
   appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { arch, availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prng, seedFromEnv } from './helpers/prng.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SDK = join(ROOT, 'sdk');
@@ -36,27 +36,10 @@ const ARTIFACTS = join(ROOT, 'tests/artifacts');
 const LIB = 'liblinkers1.so';
 const PROG = 'prog';
 
-function seedFromEnv(): number {
-  const text = process.env.SYSLAYER_PROPERTY_SEED;
-  if (text === undefined || text === '') return randomInt(0, 2 ** 31);
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n >= 2 ** 32) throw new Error(`SYSLAYER_PROPERTY_SEED=${text}: want an integer in 0..2^32-1`);
-  return n;
-}
-const SEED = seedFromEnv();
+const SEED = seedFromEnv('SYSLAYER_PROPERTY_SEED');
 const CASE_COUNT = Number(process.env.SYSLAYER_PROPERTY_CASES || 24);
 if (!Number.isInteger(CASE_COUNT) || CASE_COUNT < 1) throw new Error(`SYSLAYER_PROPERTY_CASES=${process.env.SYSLAYER_PROPERTY_CASES}: want a positive integer`);
 console.log(`bind-linkers: seed ${SEED}, ${CASE_COUNT} cases (repeat with SYSLAYER_PROPERTY_SEED=${SEED})`);
-
-/** mulberry32: the whole matrix, trailing bytes and file sizes come from the seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The matrix

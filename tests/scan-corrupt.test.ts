@@ -12,19 +12,10 @@ import { scanJson, syslayer, type ScanJsonFile } from './helpers/cli.js';
 import { CORPUS_DIR, corpusFiles } from './corpus.js';
 import { mutationsOf } from './corrupt/mutations.js';
 import { readelf } from './oracle/readelf.mjs';
+import { prng } from './helpers/prng.js';
 
 const FACT_FIELDS = ['class', 'endian', 'machine', 'type', 'interpreter', 'soname', 'needed', 'rpath', 'runpath', 'buildId', 'abiTag'];
 const facts = (f: ScanJsonFile) => Object.fromEntries(FACT_FIELDS.map((k) => [k, f[k]]));
-
-/** A deterministic PRNG (mulberry32) so a failing flip can be reproduced from its seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, o[k]]));
 

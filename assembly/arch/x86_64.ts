@@ -4,8 +4,11 @@
 // GOTPCREL(X) asks for a GOT slot holding the symbol's address; every symbol of a layer is local
 // to the image, so we relax instead of building a GOT (psABI B.2): `mov foo@GOTPCREL(%rip), %r`
 // (8b) becomes `lea foo(%rip), %r` (8d); `call *foo@GOTPCREL(%rip)` (ff 15) becomes
-// `addr32 call foo` (67 e8); `jmp *foo@GOTPCREL(%rip)` (ff 25) becomes `nop; jmp foo` (90 e9).
-// The displacement keeps its place, so it is then S + A - P like PC32. Slots: `jmp rel32`.
+// `addr32 call foo` (67 e8); `jmp *foo@GOTPCREL(%rip)` (ff 25) becomes `jmp foo; nop` (e9 .. 90),
+// the psABI's spelling, which GNU ld and lld also write (tests/link-oracle.test.ts compares).
+// The displacement is then S + A - P like PC32, one byte earlier for the jmp. Relaxing is only
+// right when the instruction reads the whole GOT entry, that is when A is -4 (the displacement
+// ends the instruction); anything else is refused. Slots: `jmp rel32`.
 import { Arch, RELOC_OK, RELOC_UNSUPPORTED, RELOC_CANNOT_RELAX, store32Signed } from './arch';
 import {
   EM_X86_64, R_X86_64_PC32, R_X86_64_PLT32, R_X86_64_PC64, R_X86_64_GOTPCREL, R_X86_64_GOTPCRELX,
@@ -36,8 +39,10 @@ class X86_64 extends Arch {
       return RELOC_OK;
     }
     if (type == R_X86_64_GOTPCREL || type == R_X86_64_GOTPCRELX || type == R_X86_64_REX_GOTPCRELX) {
-      if (!relaxGotLoad(loc, sectionStart)) return RELOC_CANNOT_RELAX;
-      return store32Signed(loc, S + A - P);
+      if (A != -4) return RELOC_CANNOT_RELAX;
+      const moved = relaxGotLoad(loc, sectionStart);
+      if (moved < 0) return RELOC_CANNOT_RELAX;
+      return store32Signed(loc - <usize>moved, S + A - (P - <i64>moved));
     }
     return RELOC_UNSUPPORTED;
   }
@@ -54,26 +59,29 @@ class X86_64 extends Arch {
   }
 }
 
-/** Rewrites the instruction whose displacement is at `loc` so it no longer reads a GOT slot. */
-function relaxGotLoad(loc: usize, sectionStart: usize): bool {
-  if (loc < sectionStart + 2) return false;
+/**
+ * Rewrites the instruction whose displacement is at `loc` so it no longer reads a GOT slot.
+ * Returns how many bytes the displacement moved back (the jmp form), or -1 if it cannot.
+ */
+function relaxGotLoad(loc: usize, sectionStart: usize): i32 {
+  if (loc < sectionStart + 2) return -1;
   const op = load<u8>(loc - 2);
   const modrm = load<u8>(loc - 1);
   if (op == 0x8b && (modrm & 0xc7) == 0x05) {
     store<u8>(loc - 2, 0x8d); // mov -> lea, same registers, same REX prefix
-    return true;
+    return 0;
   }
   if (op == 0xff && modrm == 0x15) {
     store<u8>(loc - 2, 0x67);
     store<u8>(loc - 1, 0xe8);
-    return true;
+    return 0;
   }
   if (op == 0xff && modrm == 0x25) {
-    store<u8>(loc - 2, 0x90);
-    store<u8>(loc - 1, 0xe9);
-    return true;
+    store<u8>(loc - 2, 0xe9);
+    store<u8>(loc + 3, 0x90);
+    return 1;
   }
-  return false;
+  return -1;
 }
 
 export const x86_64: Arch = new X86_64(EM_X86_64, 4096);
