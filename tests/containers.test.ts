@@ -184,6 +184,13 @@ describe.each(['oci-gzip', 'oci-zstd', 'oci-plain'])('an OCI layout with %s laye
     expect(treeDigest(again)).toEqual(treeDigest(bound));
   });
 
+  it('comes out as it went in when there is nothing to do (unbind of an image never bound)', () => {
+    const same = out(`${name}-nothing-to-do`);
+    const r = syslayer('unbind', input(), '-o', same);
+    expect(r.status, r.stderr).toBe(0);
+    expect(treeDigest(same)).toEqual(treeDigest(input()));
+  });
+
   it('unbinds to layers whose tars are the originals: the diff_ids come back', () => {
     const original = out(`${name}-unbound`);
     const r = syslayer('unbind', bound, '-o', original);

@@ -38,19 +38,39 @@ const layerName = (set: ImageSet, image: ContainerImage, i: number) =>
   `${set.files.name}: layer ${i + 1} of ${image.layers.length}${set.images.length > 1 ? ` (${image.platform})` : ''} (${image.layers[i]!.digest ?? image.layers[i]!.path})`;
 
 /** The merged view's own layer objects and ld.so.conf files, from the first read of every layer. */
-async function readMergedView(set: ImageSet, image: ContainerImage, core: Core): Promise<{ tree: ImageTree; layerOf: Map<string, number>; layers: Layer[]; ldSoConf: string[] }> {
+interface MergedImage {
+  tree: ImageTree;
+  /** The layer (0 = bottom) each visible path comes from. */
+  layerOf: Map<string, number>;
+  /** The image's own layer objects. */
+  layers: Layer[];
+  ldSoConf: string[];
+  /** Whether each layer holds an ELF file at all: one that does not is neither scanned nor rewritten. */
+  holdsElf: boolean[];
+}
+
+/**
+ * The merged view's own layer objects and ld.so.conf files, from the first read of every layer,
+ * which also notes the layers that hold no ELF file (most layers of an application image).
+ */
+async function readMergedView(set: ImageSet, image: ContainerImage, core: Core): Promise<MergedImage> {
   const trees: ImageTree[] = [];
   const held: Map<string, Buffer>[] = [];
+  const holdsElf = image.layers.map(() => false);
   for (let i = 0; i < image.layers.length; i++) {
     const files = new Map<string, Buffer>();
     held.push(files);
-    const interesting = (path: string) => path.startsWith(IMAGE_LAYERS) || isLdSoConf(path);
     trees.push(await tarPass({
       name: layerName(set, image, i),
       source: openLayer(set.files, image.layers[i]!, layerName(set, image, i)),
       output: null,
-      mayWant: interesting,
-      wants: (path, head) => (path.startsWith(IMAGE_LAYERS) ? startsElf(head) : isLdSoConf(path)),
+      // Every file's first bytes are looked at (the files the second read would visit: up to its size limit).
+      mayWant: () => true,
+      wants: (path, head) => {
+        const elf = startsElf(head);
+        if (elf) holdsElf[i] = true;
+        return path.startsWith(IMAGE_LAYERS) ? elf : isLdSoConf(path);
+      },
       visit: async ({ files: group }) => group.map(({ path, bytes }) => {
         files.set(path, Buffer.from(bytes));
         return null;
@@ -70,7 +90,7 @@ async function readMergedView(set: ImageSet, image: ContainerImage, core: Core):
     const bytes = visible(path);
     return bytes ? decodeName(bytes) : null;
   });
-  return { tree: view.tree, layerOf: view.layerOf, layers, ldSoConf };
+  return { tree: view.tree, layerOf: view.layerOf, layers, ldSoConf, holdsElf };
 }
 
 function kernelFor(set: ImageSet, o: TarRunOptions): { kernel: number | null; kernelText: string } {
@@ -96,6 +116,12 @@ export async function runContainer(set: ImageSet, o: TarRunOptions & { layoutWor
       const perLayer: Map<string, EntryResult & { size: number }>[] = [];
       const blobs: (WrittenBlob | null)[] = [];
       for (let i = 0; i < image.layers.length; i++) {
+        if (!view.holdsElf[i]) {
+          // Nothing to scan or bind: the layer keeps its blob (checked by the first read).
+          perLayer.push(new Map());
+          blobs.push(null);
+          continue;
+        }
         const name = layerName(set, image, i);
         o.progress.update(`${o.op === 'scan' || o.op === 'plan' ? 'reading' : `${o.op}ing`}: ${name}`);
         const sink = o.layoutWork ? blobSink(o.layoutWork, layerCompressionOf(set.files, image.layers[i]!)) : null;
@@ -141,7 +167,7 @@ export async function runContainer(set: ImageSet, o: TarRunOptions & { layoutWor
 }
 
 /** The plan of the merged view: each visible file as the layer it comes from holds it. */
-function planOf(set: ImageSet, view: { tree: ImageTree; layerOf: Map<string, number>; ldSoConf: string[] }, perLayer: Map<string, EntryResult & { size: number }>[],
+function planOf(set: ImageSet, view: MergedImage, perLayer: Map<string, EntryResult & { size: number }>[],
   catalog: Layer[], kernel: number | null, kernelText: string): Plan {
   const outcomes: ScanOutcome[] = [];
   const decided = new Map<string, NonNullable<EntryResult['decision']>>();
