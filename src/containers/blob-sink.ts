@@ -1,7 +1,10 @@
-// Where a rewritten layer goes: compressed as its media type says, into a file of the output
-// layout's blob directory, hashed twice on the way (the uncompressed tar for the config's diff_id,
-// the stored bytes for the descriptor's digest), and named by its digest once complete.
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+// Where a rewritten layer goes. The pass writes the layer's tar uncompressed into a work file of
+// the output layout, hashed on the way (the config's diff_id). Only a layer in which something
+// changed is then compressed as its media type says into its blob, hashed again (the
+// descriptor's digest) and named by that digest: most layers of an image hold ELF files but no
+// client, and compressing them (gzip at ~30 MB/s) only to throw the result away cost more than
+// writing the tar once more to the page cache.
+import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { compressor, type Compression } from '../tar/compression.js';
@@ -19,35 +22,47 @@ export interface WrittenBlob {
 }
 
 export interface BlobSink extends TarSink {
-  /** After `done`: what was written, now at its name. */
-  written(): WrittenBlob;
+  /** After `done`, for a layer that changed: its blob, compressed and named by its digest. */
+  seal(): Promise<WrittenBlob>;
 }
 
 export function blobSink(layout: string, compression: Compression): BlobSink {
-  mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
-  const temp = join(layout, 'blobs/sha256', `.incoming-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const dir = join(layout, 'blobs/sha256');
+  mkdirSync(dir, { recursive: true });
+  const work = join(dir, `.incoming-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const tar = new Measure();
-  const stored = new Measure();
-  const squeeze = compressor(compression);
-  const file = createWriteStream(temp);
-  const done = squeeze ? pipeline(tar, squeeze, stored, file) : pipeline(tar, stored, file);
+  const done = pipeline(tar, createWriteStream(work));
   done.catch(() => {});
-  let result: WrittenBlob | null = null;
+  const remove = () => {
+    rmSync(work, { force: true });
+    rmSync(`${work}.z`, { force: true });
+  };
   return {
     stream: tar,
     done,
-    commit() {
-      const digest = stored.digest();
-      result = { path: blobPath(digest), digest, size: stored.bytes, diffId: tar.digest() };
-      renameSync(temp, join(layout, result.path));
-    },
+    // Nothing to move at the pass's end: seal() makes the blob, abandon() removes the work.
+    commit() {},
     abandon() {
       tar.destroy();
-      rmSync(temp, { force: true });
+      remove();
     },
-    written() {
-      if (result === null) throw new Error('the blob is not committed');
-      return result;
+    async seal() {
+      const diffId = tar.digest();
+      let stored = work;
+      let digest = diffId;
+      let size = tar.bytes;
+      const squeeze = compressor(compression);
+      if (squeeze) {
+        const measure = new Measure();
+        stored = `${work}.z`;
+        await pipeline(createReadStream(work, { highWaterMark: 1 << 20 }), squeeze, measure, createWriteStream(stored));
+        rmSync(work, { force: true });
+        digest = measure.digest();
+        size = measure.bytes;
+      }
+      const path = blobPath(digest);
+      renameSync(stored, join(layout, path));
+      return { path, digest, size, diffId };
     },
   };
 }

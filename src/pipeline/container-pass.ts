@@ -149,8 +149,10 @@ export async function runContainer(set: ImageSet, o: TarRunOptions & { layoutWor
           throw error;
         }
         if (sink && changed) {
-          sink.commit();
-          blobs.push(sink.written());
+          blobs.push(await o.timers.time(`compress layer ${i + 1}`, () => sink.seal()).catch((error: unknown) => {
+            sink.abandon();
+            throw error;
+          }));
         } else {
           sink?.abandon();
           blobs.push(null);
