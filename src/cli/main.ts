@@ -232,6 +232,7 @@ const EPILOGUE = `Examples:
   docker export c | syslayer bind - -o - | docker import -
   syslayer verify bound/                                 re-derive every bound client
   syslayer unbind bound/ -o original/                    the originals back, byte for byte
+  syslayer sync --root rootfs/                           bind in place only what changed since the last run
 
 Exit status:
   0    all went well
