@@ -15,7 +15,7 @@ export const validators = {
   rewrite: load('rewrite-report.schema.json'),
 };
 
-const REPORTING = new Set(['scan', 'plan', 'bind', 'unbind', 'verify']);
+const REPORTING = new Set(['scan', 'plan', 'bind', 'unbind', 'verify', 'sync']);
 
 /** The problems of `report` (a parsed JSON report of `command`) against its schema; empty when it conforms. */
 export function schemaProblems(command: string, report: unknown): string[] {
