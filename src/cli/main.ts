@@ -31,6 +31,10 @@ const progressOption: OptionSpec = {
 const TARGET_KERNEL: OptionSpec = { name: 'kernel', value: '<version>', description: 'target kernel: a.b[.c], or auto (the default: the oldest kernel of the image\'s lib/modules)', parse: parseKernelOption };
 const VERIFY_KERNEL: OptionSpec = { name: 'kernel', value: '<version>', description: 'check that the rule still selects each file\'s layer for this kernel: a.b[.c], or auto (from the image\'s lib/modules); default: the kernel each file\'s bind record names', parse: parseKernelOption };
 const LAYERS: OptionSpec = { name: 'layers', value: '<dir>', description: 'a directory of layer objects, searched recursively, besides the image\'s own usr/lib/syslayer/layers (repeatable)', repeatable: true };
+const WAIT: OptionSpec = {
+  name: 'wait', value: '<seconds>', description: 'in place: how long to wait for the image\'s lock (var/lib/syslayer/lock) that another syslayer run holds (default 300; 0: fail at once, naming the holder)',
+  parse: (v) => parseCount(v, '--wait', 0),
+};
 const REPORT_OPTIONS: OptionSpec[] = [
   json('print the report as one JSON document (docs/report-json.md)'),
   progressOption,
@@ -41,6 +45,7 @@ const REPORT_OPTIONS: OptionSpec[] = [
 const WRITE_OPTIONS: OptionSpec[] = [
   { name: 'output', short: 'o', value: '<path>', description: `write the result here: a directory, ${TAR_OUTPUT_NAMES}, a file for one file, or - for a tar stream on standard output (the report then goes to standard error)` },
   { name: 'in-place', description: 'rewrite the image itself, file by file' },
+  WAIT,
 ];
 
 const COMMANDS: CommandSpec[] = [
@@ -69,6 +74,13 @@ const COMMANDS: CommandSpec[] = [
     options: [...REPORT_OPTIONS, ...WRITE_OPTIONS, { name: 'stdout', description: 'print the original bytes of one file on standard output (a file that is not bound as it is), for integrity tools and cmp; writes nothing else' }],
   },
   {
+    name: 'sync', description: 'bind in place only what changed since the last bind or sync of a directory image (all of it when the kernel or the catalog changed), under the image\'s lock',
+    operands: [], options: [
+      { name: 'root', value: '<dir>', description: 'the image: a directory (default /)' },
+      TARGET_KERNEL, LAYERS, ...REPORT_OPTIONS, WAIT,
+    ],
+  },
+  {
     name: 'verify', description: 're-derive every bound client from its original and check the rule still selects its layer',
     operands: [{ name: 'image', description: `${IMAGE} (not with --packages)`, optional: true }],
     options: [VERIFY_KERNEL, LAYERS, ...REPORT_OPTIONS,
@@ -89,8 +101,8 @@ const COMMANDS: CommandSpec[] = [
 ];
 
 type RewriteFlags = {
-  progress?: ProgressMode; kernel?: KernelOption; layers?: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean;
-  stdout?: boolean; packages?: boolean; root?: string;
+  wait?: number; root?: string; progress?: ProgressMode; kernel?: KernelOption; layers?: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean;
+  stdout?: boolean; packages?: boolean;
 };
 type HooksFlags = import('./hooks-command.js').HooksFlags;
 
@@ -177,6 +189,19 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       return (await import('../commands/bench.js')).benchImage(operands[0]!, rest);
     case 'hooks':
       return (await import('./hooks-command.js')).runHooks(operands[0]!, options as HooksFlags);
+    case 'sync': {
+      const opts = options as RewriteFlags;
+      const timers = new Timers(entered);
+      const progress = await Progress.start(opts.progress);
+      try {
+        const { sync } = await timers.time('load command', commands);
+        const result = await sync({ root: opts.root ?? '/', kernel: opts.kernel ?? { kind: 'auto' }, layerDirs: opts.layers ?? [], threads: opts.threads, wait: opts.wait, timers, progress }, onWait);
+        await finish(result, opts, timers);
+        return result.status;
+      } finally {
+        progress.stop();
+      }
+    }
     default: {
       const command = name as 'plan' | 'bind' | 'unbind' | 'verify';
       const opts = options as RewriteFlags;
@@ -190,7 +215,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       const progress = await Progress.start(opts.progress);
       try {
         const run = (await timers.time('load command', commands))[command];
-        const result = await run({ input: operands[0]!, output: opts.output, inPlace: opts.inPlace, kernel, layerDirs: opts.layers ?? [], threads: opts.threads, timers, progress });
+        const result = await run({ input: operands[0]!, output: opts.output, inPlace: opts.inPlace, kernel, layerDirs: opts.layers ?? [], threads: opts.threads, wait: opts.wait, onWait, timers, progress });
         await finish(result, opts, timers);
         return result.status;
       } finally {
@@ -251,7 +276,7 @@ async function writeReportFile(file: string, json: string): Promise<void> {
 async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers): Promise<void> {
   const { formatPlan, formatRewrite, reportJson } = await import('../report/rewrite-report.js');
   const r = result.report;
-  const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command, r.warnings));
+  const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command, r.warnings, r.sync));
   for (const warning of r.warnings) process.stderr.write(`syslayer: warning: ${warning}\n`);
   const [stream, where] = r.imageOnStandardOutput ? [process.stderr, 'standard error'] : [process.stdout, 'standard output'];
   // A person at a terminal gets the first few of each list; a pipe or a file, every item.
@@ -261,6 +286,9 @@ async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers)
   if (opts.report) await writeReportFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);
   if (opts.perf) process.stderr.write(`${timers.format()}\n`);
 }
+
+/** A run that waits for an image's lock says so, and for whom, once. */
+const onWait = (message: string) => { process.stderr.write(`syslayer: ${message}\n`); };
 
 /** Items of each list a report shows on a terminal. */
 const TERMINAL_LIST = 10;

@@ -35,5 +35,12 @@ export const plan = (r: ImageRequest) => run('plan', r);
 export const bind = (r: RewriteRequest) => run('bind', r);
 /** Every bound client back to its original bytes. */
 export const unbind = (r: RewriteRequest) => run('unbind', r);
+/** The incremental bind in place of a directory image: only what changed since the last run. */
+export async function sync(r: import('../living/sync.js').SyncRequest, onWait?: (message: string) => void): Promise<CommandResult> {
+  const done = await (await import('../living/sync.js')).syncImage(r, onWait);
+  const report: RunReport = { command: 'sync', plan: done.plan, outcomes: done.outcomes, imageOnStandardOutput: false, warnings: done.warnings, sync: done.sync };
+  return { report, status: statusOf(report) };
+}
+
 /** Every bound client re-derived from its original, and its layer checked against the rule. */
 export const verify = (r: ImageRequest) => run('verify', r);

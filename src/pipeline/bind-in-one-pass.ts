@@ -9,6 +9,7 @@
 // read each client again: 10,000 small clients in place took 2.4 s, where patchelf, growing the
 // same files in one process, took 0.7 s.
 import type { ScanOutcome } from '../core/facts.js';
+import type { Layer } from '../catalog/catalog.js';
 import { imageCatalog, planFor, resolveKernel, type Plan } from './plan.js';
 import { removeLeftovers, type LocalInput, type RewriteOptions } from './rewrite-directory.js';
 import { passRunner, passWorkers, type PassRunner } from './pass-runner.js';
@@ -25,12 +26,19 @@ import type { FileOutcome } from '../transform/file-operations.js';
 
 export type OnePassOutput = { kind: 'in-place' } | { kind: 'directory'; path: string };
 
+/**
+ * Which of the image's files the pass reads, chosen once the target kernel and the catalog are
+ * known: `sync` (living/sync.ts) passes only those that changed since its last run, or all of
+ * them when the kernel or the catalog did. Without a scope, every file.
+ */
+export type PassScope = (files: readonly string[], target: { kernel: number; catalog: readonly Layer[] }) => readonly string[];
+
 /** Whether this run takes the one pass: a directory image, bound in place or to a directory. */
 export function takesOnePass(input: LocalInput, output: RewriteOptions['output']): output is RewriteOptions['output'] & OnePassOutput {
   return input.kind === 'directory' && (output.kind === 'in-place' || output.kind === 'directory');
 }
 
-export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
+export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { output: OnePassOutput; scope?: PassScope }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
   const image = input.path;
   // The workers, if any, start (load their modules, instantiate the core) while the tree is walked.
   const runner = await passRunner(passWorkers(o.threads, o.output.kind === 'directory'));
@@ -41,14 +49,15 @@ export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { out
   }
 }
 
-async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & { output: OnePassOutput }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
+async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & { output: OnePassOutput; scope?: PassScope }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
   o.progress.update('walking the tree: listing directories');
   const tree = directoryTree(image);
   const leftovers: string[] = [];
-  const files = await o.timers.time('walk', () => [...imageFiles(image, tree, leftovers)].flat());
+  const everyFile = await o.timers.time('walk', () => [...imageFiles(image, tree, leftovers)].flat());
   const { kernel, kernelText } = resolveKernel(o.kernel, image, tree);
   const catalog = await o.timers.time('catalog', () => imageCatalog(() => runner.core, o.layerDirs, image));
   const targetKernel = kernel!; // bind always has one
+  const files = o.scope ? await o.timers.time('scope', () => o.scope!(everyFile, { kernel: targetKernel, catalog })) : everyFile;
 
   let sink: PassSink;
   if (o.output.kind === 'in-place') {

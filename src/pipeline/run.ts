@@ -26,13 +26,17 @@ export interface RunRequest {
   kernel: KernelOption;
   layerDirs: readonly string[];
   threads?: number;
+  /** Seconds to wait for the lock of an image written in place (living/image-lock.ts). */
+  wait?: number;
+  /** Told once when a run waits for that lock (the command line prints it). */
+  onWait?: (message: string) => void;
   timers: Timers;
   progress: Progress;
 }
 
 /** What a run did: the plan (its scan, catalog, decisions and programs) and each client's outcome. */
 export interface RunReport {
-  command: CommandName;
+  command: CommandName | 'sync';
   plan: Plan;
   /** Bind, unbind and verify: what happened to each client; empty for scan and plan. */
   outcomes: FileOutcome[];
@@ -40,6 +44,8 @@ export interface RunReport {
   imageOnStandardOutput: boolean;
   /** What a person should know that is not a file's failure (owners a run could not keep). */
   warnings: string[];
+  /** sync: what it looked at and did (living/sync.ts). */
+  sync?: import('../living/sync.js').SyncSummary;
 }
 
 const writes = (c: CommandName) => c === 'bind' || c === 'unbind';
@@ -51,10 +57,46 @@ export async function runPipeline(req: RunRequest): Promise<RunReport> {
   try {
     const input = detectInput(spool?.path ?? req.input, req.input);
     const output = chooseOutput(writes(req.command), input, req.output, req.inPlace === true);
-    const done = await transform(req, input, output);
+    const done = input.kind === 'directory' && (output.kind === 'in-place' || output.kind === 'directory')
+      ? await livingImage(req, input.path, output.kind === 'in-place' ? input.path : output.path, output.kind === 'in-place', () => transform(req, input, output))
+      : await transform(req, input, output);
     return { command: req.command, warnings: [], ...done, imageOnStandardOutput: (output.kind === 'tar' || output.kind === 'container') && output.path === STANDARD_STREAM };
   } finally {
     spool?.remove();
+  }
+}
+
+type Transformed = { plan: Plan; outcomes: FileOutcome[]; warnings?: string[] };
+
+/**
+ * A directory image written as a directory keeps its state (DESIGN §11, docs/living-images.md):
+ * in place under the image's lock, which every writer of it takes; after a bind the state and
+ * the integrity manifests are written in the result, and after an unbind that restored every
+ * client they are removed, with the directories binding made for them.
+ */
+async function livingImage(req: RunRequest, image: string, result: string, inPlace: boolean, work: () => Promise<Transformed>): Promise<Transformed> {
+  const living = await import('../living/sync.js');
+  const lock = inPlace ? await living.takeImageLock(image, req.command, req.wait, req.onWait) : null;
+  let forget: string[] = [];
+  try {
+    const done = await work();
+    await req.timers.time('record state', async () => {
+      if (req.command === 'bind') {
+        if (inPlace) {
+          const previous = (await import('../living/image-state.js')).readImageState(result);
+          living.recordBinding(result, { kernel: done.plan.kernel, catalog: done.plan.catalog, outcomes: done.outcomes, examined: null,
+            previous: 'state' in previous ? previous.state : null, created: lock!.created });
+        } else {
+          living.recordCopy(result, { kernel: done.plan.kernel, catalog: done.plan.catalog, outcomes: done.outcomes });
+        }
+      } else if (done.outcomes.every((o) => o.status === 'unbound' || o.status === 'not-bound')) {
+        forget = living.forgetBinding(result);
+      }
+    });
+    return done;
+  } finally {
+    lock?.release();
+    living.removeEmptyDirectories(result, [...new Set([...forget, ...(lock?.created ?? [])])].sort());
   }
 }
 

@@ -3,6 +3,7 @@ import type { Plan } from '../pipeline/plan.js';
 import type { RunReport } from '../pipeline/run.js';
 import type { FileOutcome } from '../transform/file-operations.js';
 import type { Layer } from '../catalog/catalog.js';
+import type { SyncSummary } from '../living/sync.js';
 import { formatKernelVersion } from '../catalog/kernel-version.js';
 import { reportHeader } from './report-header.js';
 import { printable as p } from '../names/path-bytes.js';
@@ -27,7 +28,7 @@ function passedThrough(plan: Plan) {
   return { elfWithoutReservation: c.elf - clients, otherFiles: c.other, unreadable: c.errors };
 }
 
-export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: string, warnings: readonly string[] = []) {
+export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: string, warnings: readonly string[] = [], sync?: SyncSummary) {
   // A container image's lower layers may hold copies of a path that an upper layer replaced or
   // whited out: the last outcome of a path is the merged view's (layers come bottom to top).
   const byPath = new Map((outcomes ?? []).map((o) => [o.path, o]));
@@ -51,6 +52,7 @@ export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: 
     programs: plan.programs,
     passedThrough: passedThrough(plan),
     warnings,
+    ...(sync ? { sync } : {}),
   };
 }
 
@@ -99,16 +101,24 @@ function common(plan: Plan, failures: FileOutcome[], layerOf: (o: ObjectLayer) =
   return out;
 }
 
-export function formatRewrite(r: Pick<RunReport, 'command' | 'plan' | 'outcomes'>, atMost: number | null = null): string {
+/** sync's first line: what it looked at, skipped, bound and refused. */
+function syncLine(plan: Plan, s: SyncSummary): string {
+  const how = s.full ? `all ${s.files} files read (${s.why})` : `${s.examined} of ${s.files} files read`;
+  return `sync ${plan.image}, kernel ${plan.kernelText}: ${how}, ${s.skipped} skipped (unchanged${s.confirmed ? `, ${s.confirmed} confirmed by their sha256` : ''}), ` +
+    `${s.bound} bound, ${s.unchanged} already bound, ${s.refused} refused`;
+}
+
+export function formatRewrite(r: Pick<RunReport, 'command' | 'plan' | 'outcomes' | 'sync'>, atMost: number | null = null): string {
   const { plan, outcomes } = r;
   const out: string[] = [];
   const byStatus = countBy(outcomes, (o) => o.status);
   const statuses = [...byStatus].map(([s, n]) => `${n} ${s}`).join(', ') || 'nothing to do';
-  out.push(`${r.command} ${plan.image}${r.command === 'bind' ? `, kernel ${plan.kernelText}` : ''}: ${statuses}`);
+  if (r.sync) out.push(syncLine(plan, r.sync));
+  else out.push(`${r.command} ${plan.image}${r.command === 'bind' ? `, kernel ${plan.kernelText}` : ''}: ${statuses}`);
   const handled = outcomes.filter((o) => o.status !== 'error' && 'layer' in o && o.layer);
   for (const [k, n] of countBy(handled, (o) => `${(o as { layer: string }).layer}, ABI ${(o as { abi: number }).abi}`)) out.push(`  ${n} × ${k}`);
   const done = new Map(outcomes.map((o) => [o.path, 'layer' in o ? o.layer : undefined]));
-  const layerOf = (o: ObjectLayer) => (r.command === 'bind' ? o.layer : done.get(o.path));
+  const layerOf = (o: ObjectLayer) => (r.command === 'bind' || r.command === 'sync' ? o.layer : done.get(o.path));
   return [...out, ...common(plan, outcomes.filter((o) => o.status === 'error'), layerOf, atMost)].join('\n');
 }
 

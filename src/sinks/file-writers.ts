@@ -12,6 +12,7 @@
 // Names go to `cp` through `xargs -0` (findutils), NUL-separated on its standard input, never as
 // our arguments: Node passes arguments as UTF-8 strings, so a name that is not UTF-8 (or a Buffer
 // argument) would reach `cp` mangled. xargs also keeps each command line within the system limit.
+import { resolve } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -171,4 +172,5 @@ export function streamingAttributeCopy(from: string, to: string): StreamingCopy 
   return new StreamingCopy(ATTRIBUTES_UNDER(to), from, 'copy file attributes');
 }
 
-const ATTRIBUTES_UNDER = (to: string) => [...CP_ATTRIBUTES, '--no-dereference', '--parents', '-t', to];
+// `cp` runs in the source directory: a relative `to` (bind --in-place of a relative image path) would be taken from there.
+const ATTRIBUTES_UNDER = (to: string) => [...CP_ATTRIBUTES, '--no-dereference', '--parents', '-t', resolve(to)];
