@@ -43,6 +43,11 @@ export interface PackageVerifyReport {
 
 const md5 = (bytes: Uint8Array) => hash('md5', bytes, 'hex');
 
+function isLayerObject(core: Core, bytes: Uint8Array): boolean {
+  const record = core.scanLoaded(core.loadBytes(bytes));
+  return record.status === 'elf' && record.facts.type === 'REL' && !!record.facts.syslayer?.layer;
+}
+
 function checkFile(core: Core, catalog: readonly Layer[], root: string, path: string, owner: string, packageMd5: string): PackageFileOutcome {
   const base = { path, owner, packageMd5 };
   const where = join(root, path);
@@ -70,7 +75,9 @@ function checkFile(core: Core, catalog: readonly Layer[], root: string, path: st
     return differs ? { ...bound, status: 'changed', reason: `bound, then changed: ${differs}` } : { ...bound, status: 'bound-intact' };
   }
   if (asFound !== packageMd5) return { ...base, status: 'changed', originalMd5: asFound, reason: 'differs from the package' };
-  return o.client ? { ...base, status: 'unbound-client', originalMd5: asFound, reason: 'a syslayer client that is not bound (syslayer sync binds it)' } : { ...base, status: 'intact', originalMd5: asFound };
+  // A layer object carries a reservation too, but it is what binding puts in, not a client.
+  const client = o.client && !isLayerObject(core, bytes);
+  return client ? { ...base, status: 'unbound-client', originalMd5: asFound, reason: 'a syslayer client that is not bound (syslayer sync binds it)' } : { ...base, status: 'intact', originalMd5: asFound };
 }
 
 /**
