@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, syslayer } from './helpers/cli.js';
@@ -132,12 +132,17 @@ describe('hooks: dpkg\'s file trigger and the kernel hooks keep a root bound', (
     expect(v.files.find((f) => f.path === 'usr/bin/arm-demo')?.status).toBe('unbound-client');
   });
 
-  it('the hook fails dpkg when sync cannot run at all (no kernel to bind for)', () => {
+  it('the hook fails dpkg when sync cannot run at all (no kernel to bind for); dpkg --configure -a runs it again', () => {
     const bare = dpkgRoot('syslayer-hooks-bare-');
-    expect(syslayer('hooks', 'install', '--root', bare, '--layers', LAYERS).status).toBe(0);
-    const r = dpkg(bare, '-i', debs.v1);
-    expect(r.status, r.stdout + r.stderr).not.toBe(0);
+    installed(dpkg(bare, '-i', debs.v1), 'demo 1, before the hooks');
+    const r = syslayer('hooks', 'install', '--root', bare, '--layers', LAYERS);
+    expect(r.status, r.stdout + r.stderr).toBe(1);
     expect(r.stderr).toMatch(/syslayer sync --root .* could not run/);
+    expect(spawnSync('dpkg', ['--root', bare, '-s', 'syslayer-hooks'], { encoding: 'utf8' }).stdout).toMatch(/Status: install ok half-configured/);
+    mkdirSync(join(bare, 'lib/modules', OLD_KERNEL), { recursive: true });
+    installed(dpkg(bare, '--configure', '-a'), 'dpkg --configure -a, with a kernel');
+    expect(spawnSync('dpkg', ['--root', bare, '-s', 'syslayer-hooks'], { encoding: 'utf8' }).stdout).toMatch(/Status: install ok installed/);
+    expect(binding(join(bare, 'usr/bin/demo')).layer, 'configure binds the root').toBe('linux-3.2');
   });
 
   it('hooks remove takes the package, its trigger and its kernel hooks away', () => {

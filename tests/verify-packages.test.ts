@@ -66,8 +66,9 @@ describe('verify --packages: bound files against dpkg\'s sums', () => {
   });
 
   it('unbind --stdout prints the package\'s bytes: cmp and md5sum agree with dpkg', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/syslayer.js'), 'unbind', '--stdout', join(root, 'usr/bin/abi2-demo')]);
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/syslayer.js'), 'unbind', '--stdout', '--layers', LAYERS, join(root, 'usr/bin/abi2-demo')]);
     expect(r.status, r.stderr.toString()).toBe(0);
+    expect(r.stderr.toString(), 'the binding re-derived: no warning').toBe('');
     expect(Buffer.compare(r.stdout, readFileSync(join(BIN, 'abi2-demo')))).toBe(0);
     expect(readFileSync(join(root, 'usr/bin/abi2-demo')).equals(r.stdout), 'the file itself is bound').toBe(false);
     // A file that is not bound comes out as it is.
@@ -79,6 +80,16 @@ describe('verify --packages: bound files against dpkg\'s sums', () => {
   it('every file the oracles flag after changes behind dpkg\'s back is explained; a file changed after binding is changed, not intact', () => {
     // A byte appended to a bound client (as a careless tool might): its record no longer matches.
     appendFileSync(join(root, 'usr/bin/abi1-demo'), Buffer.from([0]));
+    // Its original alone still matches the record (it is cut at its recorded length): only a fresh
+    // binding of it, with the recorded layer, shows the change.
+    const unbound = (...extra: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/syslayer.js'), 'unbind', '--stdout', ...extra, join(root, 'usr/bin/abi1-demo')]);
+    const checked = unbound('--layers', LAYERS);
+    expect(checked.status, 'unbind --stdout with the layers').toBe(1);
+    expect(checked.stdout.length).toBe(0);
+    expect(checked.stderr.toString()).toMatch(/changed after binding: the file differs from a fresh binding/);
+    const unchecked = unbound();
+    expect(unchecked.status, 'without them: the original, and a warning').toBe(0);
+    expect(unchecked.stderr.toString()).toMatch(/warning: .* only the original was checked, not its binding: the recorded layer linux-4\.11 revision 1 is not in the catalog/);
     writeFileSync(join(root, 'usr/share/doc/demo-tools/README'), 'edited\n');
     unlinkSync(join(root, 'usr/share/doc/demo-tools/NEWS'));
     // A new package's client, installed after the bind (no hooks here): not bound.

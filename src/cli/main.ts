@@ -71,7 +71,9 @@ const COMMANDS: CommandSpec[] = [
   // Unbinding needs no layer and no kernel: each file's bind record holds what it takes.
   {
     name: 'unbind', description: 'restore every bound client to its original bytes', operands: [{ name: 'image', description: IMAGE }],
-    options: [...REPORT_OPTIONS, ...WRITE_OPTIONS, { name: 'stdout', description: 'print the original bytes of one file on standard output (a file that is not bound as it is), for integrity tools and cmp; writes nothing else' }],
+    options: [...REPORT_OPTIONS, ...WRITE_OPTIONS,
+      { name: 'stdout', description: 'print the original bytes of one file on standard output (a file that is not bound as it is), for integrity tools and cmp; writes nothing else' },
+      { ...LAYERS, description: 'with --stdout: layer objects to re-derive the file\'s binding with, so that a change after binding is caught (repeatable)' }],
   },
   {
     name: 'sync', description: 'bind in place only what changed since the last bind or sync of a directory image (all of it when the kernel or the catalog changed), under the image\'s lock',
@@ -208,6 +210,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       if (command === 'unbind' && opts.stdout) return unbindToStandardOutput(operands[0]!, opts);
       if (command === 'verify' && opts.packages) return verifyPackages(operands, opts);
       if (opts.root !== undefined) throw new UsageError(`${command}: --root goes with --packages`);
+      if (command === 'unbind' && (opts.layers ?? []).length > 0) throw new UsageError('unbind: --layers goes with --stdout (unbinding needs no layer)');
       if (operands.length === 0) throw new UsageError(`${command}: missing required argument 'image'`);
       // Without --kernel, verify checks each file against the kernel its bind record names.
       const kernel = opts.kernel ?? defaultKernel(command);
@@ -233,21 +236,14 @@ function refuseBeside(opts: Record<string, unknown>, alone: string, allowed: rea
 
 /** `unbind --stdout FILE`: the original bytes, and nothing else, on standard output. */
 async function unbindToStandardOutput(file: string, opts: RewriteFlags): Promise<number> {
-  refuseBeside(opts, 'unbind --stdout', ['stdout']);
-  const [{ originalOf }, { Core, compileCore }, { readFileSync }] = await Promise.all([import('../transform/file-operations.js'), import('../core/core.js'), import('node:fs')]);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    throw new UsageError(`unbind --stdout: ${(error as Error).message}`);
-  }
-  const core = new Core(compileCore());
-  const o = originalOf(core, core.loadBytes(bytes));
+  refuseBeside(opts, 'unbind --stdout', ['stdout', 'layers']);
+  const o = (await import('../commands/original.js')).originalBytes(file, opts.layers ?? []);
   if (!o.ok) {
     process.stderr.write(`syslayer: ${file}: ${o.error}\n`);
     return EXIT_SOME_FAILED;
   }
-  await writeReport(process.stdout, o.bound ? o.original : bytes, 'standard output');
+  if (o.bound && !o.rebound) process.stderr.write(`syslayer: warning: ${file}: only the original was checked, not its binding: ${o.unchecked} (--layers)\n`);
+  await writeReport(process.stdout, o.bytes, 'standard output');
   return EXIT_OK;
 }
 

@@ -71,11 +71,13 @@ exit 1
 `;
 }
 
+// configure binds the root as the hooks find it, so that it is bound from then on; and since a
+// trigger that failed leaves this package half-configured, \`dpkg --configure -a\` runs sync again.
 const POSTINST = `#!/bin/sh
-# The file trigger: dpkg installed, upgraded or removed files in a directory of DEBIAN/triggers.
+# triggered: dpkg installed, upgraded or removed files in a directory of DEBIAN/triggers.
 set -e
 case "$1" in
-  triggered) exec "\${DPKG_ROOT:-}/${SYNC_SCRIPT}" ;;
+  configure|triggered) exec "\${DPKG_ROOT:-}/${SYNC_SCRIPT}" ;;
 esac
 exit 0
 `;
