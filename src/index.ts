@@ -1,5 +1,5 @@
-// The library: `import { scan, plan, bind, unbind, verify } from 'syslayer'` (docs/api.md), and
-// `verifyPackages` and `original` (`verify --packages`, `unbind --stdout`). Each
+// The library: `import { scan, plan, bind, unbind, verify, sync } from 'syslayer'` (docs/api.md),
+// and `verifyPackages` and `original` (`verify --packages`, `unbind --stdout`). Each
 // command takes an image and its options and resolves to the report `syslayer <command> --json`
 // prints (docs/scan-json.md, docs/report-json.md) with the exit status the command line would
 // give; it prints nothing and shows no progress. The commands are the command line's own
@@ -55,6 +55,8 @@ export interface WriteOptions {
   output?: string;
   /** Rewrite the image itself, file by file. Exactly one of `output` and `inPlace` is wanted. */
   inPlace?: boolean;
+  /** In place: seconds to wait for the image's lock another syslayer run holds (default 300, 0: not at all). */
+  wait?: number;
 }
 
 export type BindOptions = PlanOptions & WriteOptions;
@@ -62,6 +64,8 @@ export type BindOptions = PlanOptions & WriteOptions;
 export type UnbindOptions = Pick<PlanOptions, 'threads'> & WriteOptions;
 /** Without `kernel`, each bound file is checked against the kernel its bind record names. */
 export type VerifyOptions = PlanOptions;
+
+export type SyncOptions = PlanOptions & Pick<WriteOptions, 'wait'>;
 
 type Options = ScanOptions & Partial<BindOptions>;
 
@@ -73,6 +77,7 @@ type Options = ScanOptions & Partial<BindOptions>;
  */
 async function run(command: CommandName, image: string, o: Options) {
   const request: Omit<RunRequest, 'command'> = {
+    wait: o.wait,
     input: image,
     output: o.output,
     inPlace: o.inPlace,
@@ -115,6 +120,20 @@ export function unbind(image: string, options: UnbindOptions): Promise<Result<Re
 /** Every bound client re-derived from its original, and its layer checked against the rule. */
 export function verify(image: string, options: VerifyOptions = {}): Promise<Result<RewriteReport>> {
   return rewrite('verify', image, options);
+}
+
+/**
+ * The incremental bind in place of the directory image `root` (`syslayer sync --root`,
+ * docs/living-images.md): only the files that changed since the last bind or sync, all of them
+ * when the target kernel (by default `auto`: the oldest the image has) or the catalog changed.
+ * The report has a `sync` object saying what it looked at and did.
+ */
+export async function sync(root: string, options: SyncOptions = {}): Promise<Result<RewriteReport>> {
+  const { report: r, status } = await commands.sync({
+    root, kernel: parseKernelOption(options.kernel ?? 'auto'), layerDirs: options.layers ?? [], threads: options.threads, wait: options.wait,
+    timers: new Timers(), progress: Progress.silent(),
+  });
+  return { status: status as Exclude<ExitStatus, 2>, report: jsonWithNameBytes(reportJson(r.plan, r.outcomes, 'sync', r.warnings, r.sync)) };
 }
 
 /**

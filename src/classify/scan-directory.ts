@@ -16,6 +16,7 @@ import type { ReaderThreads } from './reader-threads.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
 import { isTemporaryName, isTemporaryPath } from '../sinks/temporary-name.js';
+import { OWN_DIRECTORY, isOwnFile } from '../sinks/own-files.js';
 import { decodeName, fsPath } from '../names/path-bytes.js';
 
 export type ElfFileRecord = { path: string; size: number } & ElfFacts & { closure: Closure | null };
@@ -154,9 +155,11 @@ export function* imageFiles(image: string, tree: ImageTree, leftovers: string[])
     if (isTemporaryName(slash < 0 ? dir : dir.slice(0, slash))) continue;
     for (const path of dirs) if (isTemporaryPath(path)) leftovers.push(path);
     const kept: string[] = [];
+    // syslayer's own state in the image (living/, docs/living-images.md) is not the image's.
+    const own = dir === OWN_DIRECTORY;
     for (const path of files) {
       if (isTemporaryPath(path)) leftovers.push(path);
-      else kept.push(path);
+      else if (!own || !isOwnFile(path)) kept.push(path);
     }
     yield kept;
   }

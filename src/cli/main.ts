@@ -296,6 +296,7 @@ const EPILOGUE = `Examples:
   docker export c | syslayer bind - -o - | docker import -
   syslayer verify bound/                                 re-derive every bound client
   syslayer unbind bound/ -o original/                    the originals back, byte for byte
+  syslayer sync --root rootfs/                           bind in place only what changed since the last run
   syslayer unbind --stdout bound/usr/bin/app | md5sum    one original, for integrity tools
   syslayer verify --packages --root R                    bound files against dpkg's sums
   syslayer hooks install --root R                        dpkg triggers that keep R bound

@@ -11,8 +11,10 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, unlinkSync, wr
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
 
+import { OWN_DIRECTORY } from '../sinks/own-files.js';
+
 /** The image's own directory of syslayer's state, relative to its root. */
-export const STATE_DIRECTORY = 'var/lib/syslayer';
+export const STATE_DIRECTORY = OWN_DIRECTORY;
 export const LOCK_NAME = 'lock';
 
 export interface LockHolder {

@@ -73,9 +73,6 @@ export function catalogDigest(catalog: readonly Layer[]): string {
   return hash('sha256', lines.join('\n'), 'hex');
 }
 
-/** Whether `path` is syslayer's own file in the image, never a file of the image to bind or record. */
-export const isStateFile = (path: string) => path.startsWith(`${STATE_DIRECTORY}/`);
-
 const HEX64 = /^[0-9a-f]{64}$/;
 
 function validEntry(e: unknown): e is FileState {

@@ -22,10 +22,11 @@ import type { Progress } from '../util/progress.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import {
-  catalogDigest, isStateFile, newState, observeFile, readImageState, removeImageState, sha256Hex, statKey, writeImageState,
+  catalogDigest, newState, observeFile, readImageState, removeImageState, sha256Hex, statKey, writeImageState,
   type ClientResult, type FileState, type ImageState,
 } from './image-state.js';
-import { makeStateDirectory, removeEmptyDirectories, takeImageLock } from './image-lock.js';
+import { STATE_DIRECTORY, makeStateDirectory, removeEmptyDirectories, takeImageLock } from './image-lock.js';
+import { captureDirectories, restoreDirectories } from '../sinks/directory-times.js';
 import { formatKernelVersion } from '../catalog/kernel-version.js';
 
 /** What sync looked at, and what it did: the report's `sync` object (docs/report-json.md). */
@@ -96,7 +97,6 @@ export function recordBinding(root: string, r: Recording): ImageState {
   let core: Core | null = null;
   const files: Record<string, FileState> = {};
   for (const path of [...imageFiles(root, directoryTree(root), [])].flat()) {
-    if (isStateFile(path)) continue;
     const stat = statKey(root, path);
     if (stat === null) continue;
     const before = r.previous?.files[path];
@@ -116,11 +116,15 @@ export function recordBinding(root: string, r: Recording): ImageState {
   return state;
 }
 
-/** After a bind to a new directory: its state, as if bound in place (its stat tuples are its own). */
-export function recordCopy(root: string, r: Omit<Recording, 'examined' | 'previous' | 'created'>): void {
+/**
+ * After a bind of `image` to the new directory `root`: its state, as if bound in place (its stat
+ * tuples are its own). The directories binding made are the input's (its state says which) and
+ * those made now.
+ */
+export function recordCopy(image: string, root: string, r: Omit<Recording, 'examined' | 'previous' | 'created'>): void {
   const created = makeStateDirectory(root);
-  const previous = readImageState(root);
-  recordBinding(root, { ...r, examined: null, previous: null, created: [...('state' in previous ? previous.state.created : []), ...created] });
+  const input = readImageState(image);
+  recordBinding(root, { ...r, examined: null, previous: null, created: [...('state' in input ? input.state.created : []), ...created] });
 }
 
 /**
@@ -128,13 +132,32 @@ export function recordCopy(root: string, r: Omit<Recording, 'examined' | 'previo
  * lock is gone) the directories binding made, so the image is the original again. Returns those
  * directories, for the caller to remove when it has released the lock.
  */
-export function forgetBinding(root: string): string[] {
-  const s = readImageState(root);
+export function forgetBinding(image: string, root: string): string[] {
+  const s = readImageState(image);
   removeImageState(root);
   return 'state' in s ? s.state.created : [];
 }
 
 export { removeEmptyDirectories, takeImageLock };
+
+/**
+ * The times of the root and of var, var/lib and var/lib/syslayer as they are (those that exist),
+ * each kept apart: `restore` puts back those that still exist (an unbind may have removed some).
+ */
+export function noteDirectoryTimes(root: string): { restore(): void } {
+  const noted: [string, Buffer][] = [];
+  let path = '';
+  for (const part of ['', ...STATE_DIRECTORY.split('/')]) {
+    path = part === '' ? '' : path ? `${path}/${part}` : part;
+    if (!statSync(join(root, path), { throwIfNoEntry: false })?.isDirectory()) break;
+    noted.push([path, captureDirectories(root, [path])]);
+  }
+  return {
+    restore() {
+      for (const [dir, capsule] of noted.reverse()) if (existsSync(join(root, dir))) restoreDirectories(root, capsule);
+    },
+  };
+}
 
 /** The sync of the directory image `req.root`: locks it, binds what changed, records the state. */
 export async function syncImage(req: SyncRequest, onWait?: (message: string) => void): Promise<SyncResult> {
@@ -159,7 +182,7 @@ async function syncLocked(req: SyncRequest, created: readonly string[]): Promise
   let examined: Set<string> | null = null;
   let digest = '';
   const scope = (files: readonly string[], target: { kernel: number; catalog: readonly Layer[] }): readonly string[] => {
-    const own = files.filter((f) => !isStateFile(f));
+    const own = files;
     summary.files = own.length;
     digest = catalogDigest(target.catalog);
     const kernelText = formatKernelVersion(target.kernel);

@@ -76,10 +76,13 @@ type Transformed = { plan: Plan; outcomes: FileOutcome[]; warnings?: string[] };
  */
 async function livingImage(req: RunRequest, image: string, result: string, inPlace: boolean, work: () => Promise<Transformed>): Promise<Transformed> {
   const living = await import('../living/sync.js');
+  // Making var/lib/syslayer changes the times of the directories above it: noted first, put back last.
+  let times = inPlace ? living.noteDirectoryTimes(result) : null;
   const lock = inPlace ? await living.takeImageLock(image, req.command, req.wait, req.onWait) : null;
   let forget: string[] = [];
   try {
     const done = await work();
+    times ??= living.noteDirectoryTimes(result);
     await req.timers.time('record state', async () => {
       if (req.command === 'bind') {
         if (inPlace) {
@@ -87,16 +90,17 @@ async function livingImage(req: RunRequest, image: string, result: string, inPla
           living.recordBinding(result, { kernel: done.plan.kernel, catalog: done.plan.catalog, outcomes: done.outcomes, examined: null,
             previous: 'state' in previous ? previous.state : null, created: lock!.created });
         } else {
-          living.recordCopy(result, { kernel: done.plan.kernel, catalog: done.plan.catalog, outcomes: done.outcomes });
+          living.recordCopy(image, result, { kernel: done.plan.kernel, catalog: done.plan.catalog, outcomes: done.outcomes });
         }
       } else if (done.outcomes.every((o) => o.status === 'unbound' || o.status === 'not-bound')) {
-        forget = living.forgetBinding(result);
+        forget = living.forgetBinding(image, result);
       }
     });
     return done;
   } finally {
     lock?.release();
     living.removeEmptyDirectories(result, [...new Set([...forget, ...(lock?.created ?? [])])].sort());
+    times?.restore();
   }
 }
 

@@ -16,7 +16,7 @@ export const validators = {
   packages: load('package-verify-report.schema.json'),
 };
 
-const REPORTING = new Set(['scan', 'plan', 'bind', 'unbind', 'verify']);
+const REPORTING = new Set(['scan', 'plan', 'bind', 'unbind', 'verify', 'sync']);
 
 /** The problems of `report` (a parsed JSON report of `command`, `verify --packages` for that one) against its schema; empty when it conforms. */
 export function schemaProblems(command: string, report: unknown): string[] {
