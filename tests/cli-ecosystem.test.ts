@@ -27,7 +27,7 @@ describe('the command line', () => {
   it('--help lists every command, examples and the exit statuses', () => {
     const r = syslayer('--help');
     expect(r.status).toBe(0);
-    for (const c of ['scan', 'inspect', 'layers', 'plan', 'bind', 'unbind', 'verify']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+    for (const c of ['scan', 'inspect', 'layers', 'plan', 'bind', 'unbind', 'verify', 'sync']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
     expect(r.stdout).toMatch(/^Exit status:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}141 /m);
     expect(r.stdout).toContain('Examples:');
   });

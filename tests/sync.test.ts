@@ -137,6 +137,23 @@ describe('sync', () => {
   }, 60_000);
 });
 
+describe('sync, usage', () => {
+  it('takes a directory and no operand: anything else is a usage error, and nothing is made', () => {
+    const file = join(work, 'not-a-directory');
+    writeFileSync(file, '');
+    for (const args of [['--root', join(work, 'no-such-root')], ['--root', file], ['--root', work, 'operand']]) {
+      const r = syslayer('sync', ...args);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/^syslayer: /);
+    }
+    const noKernel = mkdtempSync(join(work, 'no-kernel-'));
+    const r = syslayer('sync', '--root', noKernel);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/--kernel auto found no lib\/modules/);
+    expect(existsSync(join(noKernel, 'var')), 'a run that could not proceed leaves nothing behind').toBe(false);
+  });
+});
+
 describe('the image lock', () => {
   const lockFile = (root: string) => join(root, 'var/lib/syslayer/lock');
   function holdLock(root: string, pid: number, command = 'bind'): void {

@@ -100,7 +100,7 @@ function operandsUsage(spec: CommandSpec): string {
 }
 
 function usage(spec: CommandSpec): string {
-  return `${spec.name}${spec.options.length > 0 ? ' [options]' : ''} ${operandsUsage(spec)}`;
+  return `${spec.name}${spec.options.length > 0 ? ' [options]' : ''} ${operandsUsage(spec)}`.trimEnd();
 }
 
 /** Rows of a two-column list, the second wrapped to the width. */

@@ -12,6 +12,7 @@ import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Core } from '../core/core.js';
 import type { Layer } from '../catalog/catalog.js';
+import type { BoundDigests } from '../transform/file-operations.js';
 import { formatKernelVersion } from '../catalog/kernel-version.js';
 import { encodeName, fsPath } from '../names/path-bytes.js';
 import { STATE_DIRECTORY } from './image-lock.js';
@@ -193,7 +194,7 @@ export function removeImageState(root: string): void {
 }
 
 /** What binding did to a client: the outcome's status, with its layer or its reason. */
-export type ClientResult = { status: 'bound'; layer: string; abi: number } | { status: 'refused'; reason: string };
+export type ClientResult = { status: 'bound'; layer: string; abi: number; digests?: BoundDigests } | { status: 'refused'; reason: string };
 
 /**
  * The state entry of a file after a bind looked at it: a client's bytes are read (into `core`)
@@ -201,6 +202,7 @@ export type ClientResult = { status: 'bound'; layer: string; abi: number } | { s
  */
 export function observeFile(core: Core, root: string, path: string, stat: string, result: ClientResult | undefined): FileState {
   if (result === undefined) return { stat, outcome: 'other' };
+  if (result.status === 'bound' && result.digests) return { stat, outcome: 'bound', ...result.digests, layer: result.layer, abi: result.abi };
   const length = core.loadFile(join(root, path));
   const sha256 = sha256Hex(core.inputBytes(length));
   if (result.status === 'refused') return { stat, outcome: 'refused', sha256, reason: result.reason };

@@ -72,7 +72,7 @@ function clientResults(outcomes: readonly FileOutcome[]): Map<string, ClientResu
   const m = new Map<string, ClientResult>();
   for (const o of outcomes) {
     if (o.status === 'error') m.set(o.path, { status: 'refused', reason: o.error });
-    else if ((o.status === 'bound' || o.status === 'unchanged') && o.layer !== undefined && o.abi !== undefined) m.set(o.path, { status: 'bound', layer: o.layer, abi: o.abi });
+    else if ((o.status === 'bound' || o.status === 'unchanged') && o.layer !== undefined && o.abi !== undefined) m.set(o.path, { status: 'bound', layer: o.layer, abi: o.abi, digests: o.digests });
   }
   return m;
 }
@@ -163,11 +163,15 @@ export function noteDirectoryTimes(root: string): { restore(): void } {
 export async function syncImage(req: SyncRequest, onWait?: (message: string) => void): Promise<SyncResult> {
   for (const d of req.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
   if (!statSync(req.root, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--root ${req.root}: not a directory (sync binds a directory image in place)`);
+  const times = noteDirectoryTimes(req.root);
   const lock = await takeImageLock(req.root, 'sync', req.wait, onWait);
   try {
     return await syncLocked(req, lock.created);
   } finally {
     lock.release();
+    // A run that failed before writing the state leaves no directory it made.
+    removeEmptyDirectories(req.root, lock.created);
+    times.restore();
   }
 }
 

@@ -28,12 +28,21 @@ function passedThrough(plan: Plan) {
   return { elfWithoutReservation: c.elf - clients, otherFiles: c.other, unreadable: c.errors };
 }
 
+function withoutDigests(o: FileOutcome): FileOutcome {
+  if (!('digests' in o)) return o;
+  const { digests, ...reported } = o;
+  void digests;
+  return reported;
+}
+
 export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: string, warnings: readonly string[] = [], sync?: SyncSummary) {
   // A container image's lower layers may hold copies of a path that an upper layer replaced or
   // whited out: the last outcome of a path is the merged view's (layers come bottom to top).
-  const byPath = new Map((outcomes ?? []).map((o) => [o.path, o]));
+  // A bound file's digests are for the image's state (living/), not the report.
+  const reported = (outcomes ?? []).map(withoutDigests);
+  const byPath = new Map(reported.map((o) => [o.path, o]));
   const shown = new Set(plan.clients.map((c) => byPath.get(c.path)).filter((o) => o !== undefined));
-  const hidden = (outcomes ?? []).filter((o) => !shown.has(o));
+  const hidden = reported.filter((o) => !shown.has(o));
   return {
     ...reportHeader(command),
     image: plan.image,

@@ -33,8 +33,20 @@ export interface BindPlanEntry {
   targetKernel: number;
 }
 
+/**
+ * A bound file's digests, from the worker that bound it: what the image's state and integrity
+ * manifests record (living/image-state.ts), so that nothing reads the file again for them.
+ * Not part of the report.
+ */
+export interface BoundDigests {
+  sha256: string;
+  size: number;
+  originalSha256: string;
+  originalSize: number;
+}
+
 export type FileOutcome = (
-  | { path: string; status: 'bound' | 'unchanged' | 'unbound' | 'not-bound' | 'verified'; abi?: number; layer?: string }
+  | { path: string; status: 'bound' | 'unchanged' | 'unbound' | 'not-bound' | 'verified'; abi?: number; layer?: string; digests?: BoundDigests }
   | { path: string; status: 'error'; error: string }
 ) & {
   /** In a container image: the layer (1 = the bottom one) the file is in; a lower copy of a path is bound too. */
@@ -80,7 +92,7 @@ export function originalMatches(core: Core, prepared: PreparedClient): string | 
  * file becomes the original. `sameAsBefore` is true when the old binding was exactly this one.
  */
 export function bindLoaded(core: Core, length: number, layer: Layer, targetKernel: number, reload?: () => number):
-  { ok: true; output: Uint8Array; abi: number; sameAsBefore: boolean; detached: boolean } | { ok: false; error: string } {
+  { ok: true; output: Uint8Array; abi: number; sameAsBefore: boolean; detached: boolean; original: Buffer; originalLength: number } | { ok: false; error: string } {
   const failed = (r: { error: string; errorOffset: number }) => ({ ok: false as const, error: `${r.error} (at file offset 0x${r.errorOffset.toString(16)})` });
   let p = core.prepare(length);
   let detached = false;
@@ -124,7 +136,7 @@ export function bindLoaded(core: Core, length: number, layer: Layer, targetKerne
     reservationSha256: resSha,
   });
   if (!bound.ok) return failed(bound);
-  return { ok: true, output: bound.output, abi: prepared.abi, sameAsBefore, detached };
+  return { ok: true, output: bound.output, abi: prepared.abi, sameAsBefore, detached, original, originalLength: prepared.originalLength };
 }
 
 /** Binds `entry.file` and writes the result to `to` (nothing when it is bound that way already). */
@@ -142,9 +154,11 @@ export const cannotRewrite = (path: string, error: unknown): FileOutcome => ({ p
 export function bindLoadedFile(core: Core, length: number, entry: BindPlanEntry, to: Destination): FileOutcome {
   const r = bindLoaded(core, length, entry.layer, entry.targetKernel, () => core.loadFile(entry.file));
   if (!r.ok) return { path: entry.path, status: 'error', error: r.error };
-  if (r.sameAsBefore) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name };
+  // Exactly so already: the output is the file's own bytes.
+  const digests: BoundDigests = { sha256: sha256(r.output).toString('hex'), size: r.output.length, originalSha256: r.original.toString('hex'), originalSize: r.originalLength };
+  if (r.sameAsBefore) return { path: entry.path, status: 'unchanged', abi: r.abi, layer: entry.layer.name, digests };
   write(to, entry.path, r.output);
-  return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name };
+  return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name, digests };
 }
 
 /**
