@@ -5,11 +5,12 @@
 // intact, and call a file changed after binding changed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, syslayer } from './helpers/cli.js';
 import { buildDeb, debsumsFlags, dpkg, dpkgRoot, dpkgVerifyFlags } from './helpers/debian.js';
+import { pathInRoot } from '../src/util/path-in-root.js';
 
 const BIN = join(ROOT, 'sdk/prebuilt/x86_64/bin');
 const LIB = join(ROOT, 'sdk/prebuilt/x86_64/lib');
@@ -124,5 +125,19 @@ describe('verify --packages: bound files against dpkg\'s sums', () => {
     expect(syslayer('verify', '--packages', root).status, 'an image beside --packages').toBe(2);
     expect(syslayer('verify', '--root', root, root).status, '--root without --packages').toBe(2);
     expect(syslayer('verify', '--packages', '--root', work).status, 'no dpkg database: the run fails').toBe(1);
+  });
+});
+
+describe('a package\'s path is read as a program inside the root would see it', () => {
+  it('directory links are followed inside the root: an absolute target starts at the root, .. stops there, a loop is refused', () => {
+    const r = mkdtempSync(join(tmpdir(), 'syslayer-path-in-root-'));
+    mkdirSync(join(r, 'usr/bin'), { recursive: true });
+    symlinkSync('/usr/bin', join(r, 'bin')); // absolute: on the host it would be the host's /usr/bin
+    symlinkSync('../../../../usr', join(r, 'usr/up')); // climbs past the root
+    symlinkSync('loop', join(r, 'loop'));
+    expect(pathInRoot(r, 'bin/ls')).toBe(join(r, 'usr/bin/ls'));
+    expect(pathInRoot(r, 'usr/up/bin/ls')).toBe(join(r, 'usr/bin/ls'));
+    expect(pathInRoot(r, 'usr/bin/ls')).toBe(join(r, 'usr/bin/ls'));
+    expect(pathInRoot(r, 'loop/x')).toBeNull();
   });
 });

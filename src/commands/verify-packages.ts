@@ -8,6 +8,7 @@ import { Core, compileCore } from '../core/core.js';
 import { startsElf } from '../core/elf-magic.js';
 import { fsPath } from '../names/path-bytes.js';
 import { packageFiles } from '../packages/dpkg-database.js';
+import { pathInRoot } from '../util/path-in-root.js';
 import { differsFromFreshBinding, originalOf, recordedLayer } from '../transform/file-operations.js';
 import { loadCatalog, type Layer } from '../catalog/catalog.js';
 import { IMAGE_LAYERS } from '../pipeline/image-paths.js';
@@ -50,7 +51,8 @@ function isLayerObject(core: Core, bytes: Uint8Array): boolean {
 
 function checkFile(core: Core, catalog: readonly Layer[], root: string, path: string, owner: string, packageMd5: string): PackageFileOutcome {
   const base = { path, owner, packageMd5 };
-  const where = join(root, path);
+  const where = pathInRoot(root, path);
+  if (where === null) return { ...base, status: 'error', reason: 'too many levels of symbolic links' };
   let bytes: Buffer;
   try {
     if (!lstatSync(fsPath(where)).isFile()) return { ...base, status: 'changed', reason: 'no longer a regular file' };
