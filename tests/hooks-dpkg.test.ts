@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, syslayer } from './helpers/cli.js';
@@ -23,6 +23,8 @@ const NEW_KERNEL = '4.11.0-1-amd64';
 const work = mkdtempSync(join(tmpdir(), 'syslayer-hooks-dpkg-'));
 const root = dpkgRoot('syslayer-hooks-root-');
 const demo = join(root, 'usr/bin/demo');
+/** A second root: hooks installed before it had a kernel. */
+let bare = '';
 
 const debs = {
   v1: buildDeb(work, { name: 'demo', version: '1', files: { 'usr/bin/demo': join(SDK, 'x86_64/bin/abi1-demo') } }),
@@ -133,7 +135,7 @@ describe('hooks: dpkg\'s file trigger and the kernel hooks keep a root bound', (
   });
 
   it('the hook fails dpkg when sync cannot run at all (no kernel to bind for); dpkg --configure -a runs it again', () => {
-    const bare = dpkgRoot('syslayer-hooks-bare-');
+    bare = dpkgRoot('syslayer-hooks-bare-');
     installed(dpkg(bare, '-i', debs.v1), 'demo 1, before the hooks');
     const r = syslayer('hooks', 'install', '--root', bare, '--layers', LAYERS);
     expect(r.status, r.stdout + r.stderr).toBe(1);
@@ -143,6 +145,14 @@ describe('hooks: dpkg\'s file trigger and the kernel hooks keep a root bound', (
     installed(dpkg(bare, '--configure', '-a'), 'dpkg --configure -a, with a kernel');
     expect(spawnSync('dpkg', ['--root', bare, '-s', 'syslayer-hooks'], { encoding: 'utf8' }).stdout).toMatch(/Status: install ok installed/);
     expect(binding(join(bare, 'usr/bin/demo')).layer, 'configure binds the root').toBe('linux-3.2');
+  });
+
+  it('the kernel hook alone re-binds when the oldest kernel changes (run as a kernel package runs it, without dpkg and its trigger)', () => {
+    rmSync(join(bare, 'lib/modules', OLD_KERNEL), { recursive: true });
+    mkdirSync(join(bare, 'lib/modules', NEW_KERNEL), { recursive: true });
+    const r = spawnSync('run-parts', ['--report', '--exit-on-error', `--arg=${OLD_KERNEL}`, join(bare, 'etc/kernel/postrm.d')], { encoding: 'utf8', env: { ...process.env, DPKG_ROOT: bare } });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(binding(join(bare, 'usr/bin/demo')).layer).toBe('linux-4.11');
   });
 
   it('hooks remove takes the package, its trigger and its kernel hooks away', () => {
