@@ -170,12 +170,13 @@ export function bindLoadedFile(core: Core, length: number, entry: BindPlanEntry,
  */
 export function originalOf(core: Core, length: number):
   | { ok: true; bound: true; original: Uint8Array; abi: number; layer: string; prepared: PreparedClient }
-  | { ok: true; bound: false; client: boolean; why: string }
+  /** `unreadable`: why the core could not open it (not ELF, corrupt); `client`: it carries a syslayer ABI note. */
+  | { ok: true; bound: false; client: boolean; unreadable: string | null }
   | { ok: false; error: string } {
   const p = core.prepare(length);
-  // Not a client (no reservation, or not ELF at all) unless the core found a record that no longer matches.
-  if (!p.ok) return p.recordMismatch ? { ok: false, error: p.error } : { ok: true, bound: false, client: false, why: p.error };
-  if (!p.prepared.old) return { ok: true, bound: false, client: true, why: 'not bound' };
+  // Not bound (not ELF, or not openable) unless the core found a record that no longer matches.
+  if (!p.ok) return p.recordMismatch ? { ok: false, error: p.error } : { ok: true, bound: false, client: false, unreadable: p.error };
+  if (!p.prepared.old) return { ok: true, bound: false, client: p.prepared.abi > 0, unreadable: null };
   const mismatch = originalMatches(core, p.prepared);
   if (mismatch) return { ok: false, error: mismatch };
   return { ok: true, bound: true, original: core.inputBytes(p.prepared.originalLength), abi: p.prepared.abi, layer: p.prepared.old.layerName, prepared: p.prepared };
@@ -185,7 +186,7 @@ export function unbindFile(core: Core, file: string, path: string, to: Destinati
   try {
     const o = originalOf(core, core.loadFile(file));
     if (!o.ok) return { path, status: 'error', error: o.error };
-    if (!o.bound) return o.client ? { path, status: 'not-bound' } : { path, status: 'error', error: o.why };
+    if (!o.bound) return o.unreadable === null ? { path, status: 'not-bound' } : { path, status: 'error', error: o.unreadable };
     write(to, path, o.original);
     return { path, status: 'unbound', abi: o.abi, layer: o.layer };
   } catch (error) {
