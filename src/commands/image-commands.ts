@@ -35,11 +35,13 @@ export const plan = (r: ImageRequest) => run('plan', r);
 export const bind = (r: RewriteRequest) => run('bind', r);
 /** Every bound client back to its original bytes. */
 export const unbind = (r: RewriteRequest) => run('unbind', r);
-/** The incremental bind in place of a directory image: only what changed since the last run. */
+/** The incremental bind in place of a directory image: only what changed since the last run. Status 0 unless it cannot proceed at all. */
 export async function sync(r: import('../living/sync.js').SyncRequest, onWait?: (message: string) => void): Promise<CommandResult> {
   const done = await (await import('../living/sync.js')).syncImage(r, onWait);
   const report: RunReport = { command: 'sync', plan: done.plan, outcomes: done.outcomes, imageOnStandardOutput: false, warnings: done.warnings, sync: done.sync };
-  return { report, status: statusOf(report) };
+  // A client that cannot be bound is left as it was, reported and recorded: sync, which the
+  // package hooks run, fails only when it cannot proceed at all (it throws then).
+  return { report, status: 0 };
 }
 
 /** Every bound client re-derived from its original, and its layer checked against the rule. */

@@ -197,12 +197,14 @@ export function removeImageState(root: string): void {
 export type ClientResult = { status: 'bound'; layer: string; abi: number; digests?: BoundDigests } | { status: 'refused'; reason: string };
 
 /**
- * The state entry of a file after a bind looked at it: a client's bytes are read (into `core`)
- * once, hashed, and its bind record read for the original's digest.
+ * The state entry of a file after a bind looked at it. A bound client's digests come from the
+ * worker that bound it; without them (a refusal), its bytes are read into a core once, hashed,
+ * and its bind record read for the original's digest.
  */
-export function observeFile(core: Core, root: string, path: string, stat: string, result: ClientResult | undefined): FileState {
+export function observeFile(coreOf: () => Core, root: string, path: string, stat: string, result: ClientResult | undefined): FileState {
   if (result === undefined) return { stat, outcome: 'other' };
   if (result.status === 'bound' && result.digests) return { stat, outcome: 'bound', ...result.digests, layer: result.layer, abi: result.abi };
+  const core = coreOf();
   const length = core.loadFile(join(root, path));
   const sha256 = sha256Hex(core.inputBytes(length));
   if (result.status === 'refused') return { stat, outcome: 'refused', sha256, reason: result.reason };

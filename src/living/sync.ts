@@ -90,7 +90,8 @@ export interface Recording {
 
 /**
  * Writes the state and the manifests of the bound directory image at `root`, from the image as
- * it is now: every regular file is stat'ed, every client the run looked at is read and hashed.
+ * it is now: every regular file is stat'ed; a client the run looked at has the digests its
+ * worker computed, or (a refusal) is read and hashed here.
  */
 export function recordBinding(root: string, r: Recording): ImageState {
   const results = clientResults(r.outcomes);
@@ -105,7 +106,7 @@ export function recordBinding(root: string, r: Recording): ImageState {
       continue;
     }
     try {
-      files[path] = observeFile((core ??= new Core(compileCore())), root, path, stat, results.get(path));
+      files[path] = observeFile(() => (core ??= new Core(compileCore())), root, path, stat, results.get(path));
     } catch {
       // Unreadable now: no entry, so the next sync reads it again.
     }
