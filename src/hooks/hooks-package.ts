@@ -41,15 +41,17 @@ export interface HooksPackageRequest {
 export const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /**
- * The script every hook runs. It fails dpkg only when the run itself could not proceed: `sync`
- * exits 1 both when some files could not be bound (each is left as it was and named in the
- * report) and when the run failed as a whole, and only in the first case has it printed a report.
+ * The script every hook runs. It fails dpkg only when the run itself could not proceed: sync
+ * exits 0 when some files could not be bound (each left as it was, named in its report and
+ * recorded in its state), and non-zero only when it could not run; the report's `refused` count
+ * says whether to tell the user.
  */
 export function syncScript(syslayer: string): string {
   return `#!/bin/sh
 # ${HOOKS_PACKAGE}: binds what changed under the root dpkg works on. dpkg's file trigger (the
-# package's postinst, "triggered") and the kernel hooks in /etc/kernel/post{inst,rm}.d run it;
-# with dpkg --root and --force-script-chrootless they run outside the root, with DPKG_ROOT set.
+# package's postinst, "triggered" and "configure") and the kernel hooks in
+# /etc/kernel/post{inst,rm}.d run it; with dpkg --root and --force-script-chrootless they run
+# outside the root, with DPKG_ROOT set.
 # Written by \`syslayer hooks package\`, which baked in the command below (--syslayer).
 set -u
 root="\${DPKG_ROOT:-/}"
@@ -57,12 +59,10 @@ report=$(mktemp "\${TMPDIR:-/tmp}/syslayer-hooks.XXXXXX") || exit 1
 ${syslayer} sync --root "$root" --json >"$report"
 status=$?
 if [ "$status" -eq 0 ]; then
+  if grep -q '"refused": [1-9]' "$report"; then
+    echo "${HOOKS_PACKAGE}: some files under $root could not be bound and were left as they were (syslayer verify --packages --root $root lists them)" >&2
+  fi
   rm -f "$report"
-  exit 0
-fi
-if [ "$status" -eq 1 ] && [ -s "$report" ]; then
-  rm -f "$report"
-  echo "${HOOKS_PACKAGE}: some files under $root could not be bound and were left as they were (syslayer verify --packages --root $root lists them)" >&2
   exit 0
 fi
 rm -f "$report"
