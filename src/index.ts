@@ -1,4 +1,5 @@
-// The library: `import { scan, plan, bind, unbind, verify, sync } from 'syslayer'` (docs/api.md). Each
+// The library: `import { scan, plan, bind, unbind, verify, sync } from 'syslayer'` (docs/api.md),
+// and `verifyPackages` and `original` (`verify --packages`, `unbind --stdout`). Each
 // command takes an image and its options and resolves to the report `syslayer <command> --json`
 // prints (docs/scan-json.md, docs/report-json.md) with the exit status the command line would
 // give; it prints nothing and shows no progress. The commands are the command line's own
@@ -12,6 +13,9 @@ import { jsonWithNameBytes } from './names/path-bytes.js';
 import { Progress } from './util/progress.js';
 import { Timers } from './util/timers.js';
 import type { CommandName, RunRequest } from './pipeline/run.js';
+import { verifyPackages as verifyPackageFiles } from './commands/verify-packages.js';
+import { originalBytes } from './commands/original.js';
+import { packageReportJson } from './report/package-report.js';
 
 export { UsageError, RunError, ImageError } from './errors.js';
 export type { ExitStatus } from './commands/image-commands.js';
@@ -20,6 +24,11 @@ export type { ExitStatus } from './commands/image-commands.js';
 export type ScanReport = ReturnType<typeof scanJson>;
 /** `syslayer plan|bind|unbind|verify --json`: the catalog, each client's layer and outcome (docs/report-json.md). */
 export type RewriteReport = ReturnType<typeof reportJson>;
+
+/** `syslayer verify --packages --json` (docs/living-images.md, docs/schemas/package-verify-report.schema.json). */
+export type PackageVerifyReport = ReturnType<typeof packageReportJson>;
+import type { OriginalResult } from './commands/original.js';
+export type { OriginalResult };
 
 export interface Result<R> {
   /** 0: all well; 1: some files failed (the report names each, with its reason). */
@@ -125,4 +134,23 @@ export async function sync(root: string, options: SyncOptions = {}): Promise<Res
     timers: new Timers(), progress: Progress.silent(),
   });
   return { status: status as Exclude<ExitStatus, 2>, report: jsonWithNameBytes(reportJson(r.plan, r.outcomes, 'sync', r.warnings, r.sync)) };
+}
+
+/**
+ * Every file the dpkg database under `root` (default `/`) has a sum for, a bound one unbound in
+ * memory and compared with dpkg's MD5 and re-derived with its recorded layer (from `layers` and
+ * the root's own usr/lib/syslayer/layers/). Throws `RunError` when the root has no dpkg database.
+ */
+export async function verifyPackages(options: { root?: string; layers?: readonly string[] } = {}): Promise<Result<PackageVerifyReport>> {
+  const { report, status } = await verifyPackageFiles({ root: options.root ?? '/', layerDirs: options.layers ?? [] });
+  return { status: status as Exclude<ExitStatus, 2>, report: jsonWithNameBytes(packageReportJson(report)) };
+}
+
+/**
+ * One file's original bytes (`syslayer unbind --stdout`): a file that is not bound as it is. With
+ * `layers` holding its recorded layer, a bound file's binding is re-derived too, so that a change
+ * after binding is an error rather than a plausible original. Throws `UsageError` for a file it cannot read.
+ */
+export function original(file: string, options: { layers?: readonly string[] } = {}): OriginalResult {
+  return originalBytes(file, options.layers ?? []);
 }

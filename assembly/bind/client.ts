@@ -48,6 +48,8 @@ class ClientNotes extends NoteVisitor {
 }
 
 function readNotes(c: Client): bool {
+  // Reset with the flags: prepare reports `abi`, and a file without the note must not show the last client's.
+  c.abi = 0;
   c.hasAbi = false;
   c.hasBindNote = false;
   c.linkedByGold = false;

@@ -27,6 +27,8 @@ export interface OperandSpec {
   description?: string;
   /** Takes every operand from here on (at least one). */
   variadic?: boolean;
+  /** May be left out (only the last operands may be); the command decides whether it is wanted. */
+  optional?: boolean;
 }
 
 export interface CommandSpec {
@@ -82,7 +84,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
 
 function checkOperands(spec: CommandSpec, parsed: ParsedArguments): ParsedArguments {
   const { operands } = parsed;
-  if (operands.length < spec.operands.length) {
+  if (operands.length < spec.operands.filter((o) => !o.optional).length) {
     throw new UsageError(`${spec.name}: missing required argument '${spec.operands[operands.length]!.name}'`);
   }
   if (!spec.operands.some((o) => o.variadic) && operands.length > spec.operands.length) {
@@ -92,7 +94,7 @@ function checkOperands(spec: CommandSpec, parsed: ParsedArguments): ParsedArgume
 }
 
 function operandsUsage(spec: CommandSpec): string {
-  const parts = spec.operands.map((o) => `<${o.name}${o.variadic ? '...' : ''}>`);
+  const parts = spec.operands.map((o) => (o.optional ? `[${o.name}]` : `<${o.name}${o.variadic ? '...' : ''}>`));
   if (spec.passOn) parts.push(`[${spec.passOn}...]`);
   return parts.join(' ');
 }

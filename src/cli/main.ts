@@ -69,7 +69,12 @@ const COMMANDS: CommandSpec[] = [
   { name: 'plan', description: 'show what bind would do, writing nothing', operands: [{ name: 'image', description: IMAGE }], options: [TARGET_KERNEL, LAYERS, ...REPORT_OPTIONS] },
   { name: 'bind', description: 'write the selected layer into every client', operands: [{ name: 'image', description: IMAGE }], options: [TARGET_KERNEL, LAYERS, ...REPORT_OPTIONS, ...WRITE_OPTIONS] },
   // Unbinding needs no layer and no kernel: each file's bind record holds what it takes.
-  { name: 'unbind', description: 'restore every bound client to its original bytes', operands: [{ name: 'image', description: IMAGE }], options: [...REPORT_OPTIONS, ...WRITE_OPTIONS] },
+  {
+    name: 'unbind', description: 'restore every bound client to its original bytes', operands: [{ name: 'image', description: IMAGE }],
+    options: [...REPORT_OPTIONS, ...WRITE_OPTIONS,
+      { name: 'stdout', description: 'print the original bytes of one file on standard output (a file that is not bound as it is), for integrity tools and cmp; writes nothing else' },
+      { ...LAYERS, description: 'with --stdout: layer objects to re-derive the file\'s binding with, so that a change after binding is caught (repeatable)' }],
+  },
   {
     name: 'sync', description: 'bind in place only what changed since the last bind or sync of a directory image (all of it when the kernel or the catalog changed), under the image\'s lock',
     operands: [], options: [
@@ -79,11 +84,29 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'verify', description: 're-derive every bound client from its original and check the rule still selects its layer',
-    operands: [{ name: 'image', description: IMAGE }], options: [VERIFY_KERNEL, LAYERS, ...REPORT_OPTIONS],
+    operands: [{ name: 'image', description: `${IMAGE} (not with --packages)`, optional: true }],
+    options: [VERIFY_KERNEL, LAYERS, ...REPORT_OPTIONS,
+      { name: 'packages', description: 'check every file the dpkg database of --root has a sum for: a bound file is unbound in memory and its original compared with dpkg\'s MD5; reports files bound and intact, changed by someone else, missing, and clients not bound' },
+      { name: 'root', value: '<dir>', description: 'with --packages: the root whose var/lib/dpkg is read (default /)' }],
+  },
+  {
+    name: 'hooks', description: 'the dpkg hooks that keep an image bound: package (build the syslayer-hooks .deb), install or remove it under --root',
+    operands: [{ name: 'action', description: 'package, install or remove' }],
+    options: [
+      { name: 'root', value: '<dir>', description: 'install and remove: the root dpkg works on (dpkg --root, scripts run outside it with DPKG_ROOT); default /' },
+      { name: 'output', short: 'o', value: '<file>', description: 'package: where to write the .deb (default: syslayer-hooks_<version>_all.deb here)' },
+      { name: 'syslayer', value: '<command>', description: 'the syslayer command line the hooks run, baked into their scripts (default: this node and this syslayer, by absolute path)' },
+      { name: 'layers', value: '<dir>', description: 'layer objects to ship in the package, in usr/lib/syslayer/layers/ (the image\'s own catalog) (repeatable)', repeatable: true },
+      json('print what was done as JSON'),
+    ],
   },
 ];
 
-type RewriteFlags = { wait?: number; root?: string; progress?: ProgressMode; kernel?: KernelOption; layers?: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean };
+type RewriteFlags = {
+  wait?: number; root?: string; progress?: ProgressMode; kernel?: KernelOption; layers?: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean;
+  stdout?: boolean; packages?: boolean;
+};
+type HooksFlags = import('./hooks-command.js').HooksFlags;
 
 export async function main(argv: string[]): Promise<number> {
   // --perf shows the start-up before this as lines of its own (util/timers.ts).
@@ -166,6 +189,8 @@ async function run(name: string, operands: string[], rest: string[], options: Re
     }
     case 'bench':
       return (await import('../commands/bench.js')).benchImage(operands[0]!, rest);
+    case 'hooks':
+      return (await import('./hooks-command.js')).runHooks(operands[0]!, options as HooksFlags);
     case 'sync': {
       const opts = options as RewriteFlags;
       const timers = new Timers(entered);
@@ -182,6 +207,11 @@ async function run(name: string, operands: string[], rest: string[], options: Re
     default: {
       const command = name as 'plan' | 'bind' | 'unbind' | 'verify';
       const opts = options as RewriteFlags;
+      if (command === 'unbind' && opts.stdout) return unbindToStandardOutput(operands[0]!, opts);
+      if (command === 'verify' && opts.packages) return verifyPackages(operands, opts);
+      if (opts.root !== undefined) throw new UsageError(`${command}: --root goes with --packages`);
+      if (command === 'unbind' && (opts.layers ?? []).length > 0) throw new UsageError('unbind: --layers goes with --stdout (unbinding needs no layer)');
+      if (operands.length === 0) throw new UsageError(`${command}: missing required argument 'image'`);
       // Without --kernel, verify checks each file against the kernel its bind record names.
       const kernel = opts.kernel ?? defaultKernel(command);
       const timers = new Timers(entered);
@@ -198,6 +228,46 @@ async function run(name: string, operands: string[], rest: string[], options: Re
   }
 }
 
+/** Options given beside one that takes none of them: a usage error naming the first. */
+function refuseBeside(opts: Record<string, unknown>, alone: string, allowed: readonly string[]): void {
+  const extra = Object.entries(opts).find(([k, v]) => !allowed.includes(k) && v !== undefined && !(Array.isArray(v) && v.length === 0));
+  if (extra) throw new UsageError(`${alone} takes no --${extra[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+}
+
+/** `unbind --stdout FILE`: the original bytes, and nothing else, on standard output. */
+async function unbindToStandardOutput(file: string, opts: RewriteFlags): Promise<number> {
+  refuseBeside(opts, 'unbind --stdout', ['stdout', 'layers']);
+  const o = (await import('../commands/original.js')).originalBytes(file, opts.layers ?? []);
+  if (!o.ok) {
+    process.stderr.write(`syslayer: ${file}: ${o.error}\n`);
+    return EXIT_SOME_FAILED;
+  }
+  if (o.bound && !o.rebound) process.stderr.write(`syslayer: warning: ${file}: only the original was checked, not its binding: ${o.unchecked} (--layers)\n`);
+  await writeReport(process.stdout, o.bytes, 'standard output');
+  return EXIT_OK;
+}
+
+/** `verify --packages [--root DIR]`. */
+async function verifyPackages(operands: string[], opts: RewriteFlags): Promise<number> {
+  if (operands.length > 0) throw new UsageError('verify --packages takes no image: --root names the root (default /)');
+  refuseBeside(opts, 'verify --packages', ['packages', 'root', 'layers', 'json', 'report', 'progress']);
+  const [{ verifyPackages: verify }, { packageReportJson, formatPackageReport }, { jsonWithNameBytes }] = await Promise.all([
+    import('../commands/verify-packages.js'), import('../report/package-report.js'), import('../names/path-bytes.js')]);
+  const { report, status } = await verify({ root: opts.root ?? '/', layerDirs: opts.layers ?? [] });
+  const json = `${JSON.stringify(jsonWithNameBytes(packageReportJson(report)), null, 1)}\n`;
+  await writeReport(process.stdout, opts.json ? json : `${formatPackageReport(report, process.stdout.isTTY ? TERMINAL_LIST : null)}\n`, 'standard output');
+  if (opts.report) await writeReportFile(opts.report, json);
+  return status;
+}
+
+async function writeReportFile(file: string, json: string): Promise<void> {
+  try {
+    await (await import('node:fs/promises')).writeFile(file, json);
+  } catch (error) {
+    throw new RunError(`cannot write the report to ${file}: ${(error as Error).message}`);
+  }
+}
+
 /** Prints the report (to standard error when the image went to standard output). */
 async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers): Promise<void> {
   const { formatPlan, formatRewrite, reportJson } = await import('../report/rewrite-report.js');
@@ -209,13 +279,7 @@ async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers)
   const atMost = stream.isTTY ? TERMINAL_LIST : null;
   const text = r.command === 'plan' ? formatPlan(r.plan, atMost) : formatRewrite(r, atMost);
   await writeReport(stream, opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`, where);
-  if (opts.report) {
-    try {
-      await (await import('node:fs/promises')).writeFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);
-    } catch (error) {
-      throw new RunError(`cannot write the report to ${opts.report}: ${(error as Error).message}`);
-    }
-  }
+  if (opts.report) await writeReportFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);
   if (opts.perf) process.stderr.write(`${timers.format()}\n`);
 }
 
@@ -233,6 +297,9 @@ const EPILOGUE = `Examples:
   syslayer verify bound/                                 re-derive every bound client
   syslayer unbind bound/ -o original/                    the originals back, byte for byte
   syslayer sync --root rootfs/                           bind in place only what changed since the last run
+  syslayer unbind --stdout bound/usr/bin/app | md5sum    one original, for integrity tools
+  syslayer verify --packages --root R                    bound files against dpkg's sums
+  syslayer hooks install --root R                        dpkg triggers that keep R bound
 
 Exit status:
   0    all went well

@@ -10,7 +10,7 @@ export const EXIT_READER_GONE = 141;
 /** The reader of a report closed its end before the report was written. */
 export class ReaderGone extends Error {}
 
-export function writeReport(stream: NodeJS.WriteStream, text: string, where: string): Promise<void> {
+export function writeReport(stream: NodeJS.WriteStream, text: string | Uint8Array, where: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     // Kept once a write failed: the stream also reports the failure as an 'error' event, later.
     const failed = (error: NodeJS.ErrnoException) => {

@@ -161,16 +161,34 @@ export function bindLoadedFile(core: Core, length: number, entry: BindPlanEntry,
   return { path: entry.path, status: 'bound', abi: r.abi, layer: entry.layer.name, digests };
 }
 
+/**
+ * The original bytes of the client loaded in the core (`length` bytes), restored in the core's
+ * memory and checked against the bind record's SHA-256: a view, valid until the core's next call.
+ * A file that is not bound is its own original (its bytes as loaded may have been touched by the
+ * core since: read them before). What `unbind` writes, `unbind --stdout` prints and
+ * `verify --packages` hashes.
+ */
+export function originalOf(core: Core, length: number):
+  | { ok: true; bound: true; original: Uint8Array; abi: number; layer: string; prepared: PreparedClient }
+  /** `unreadable`: why the core could not open it (not ELF, corrupt); `client`: it carries a syslayer ABI note. */
+  | { ok: true; bound: false; client: boolean; unreadable: string | null }
+  | { ok: false; error: string } {
+  const p = core.prepare(length);
+  // Not bound (not ELF, or not openable) unless the core found a record that no longer matches.
+  if (!p.ok) return p.recordMismatch ? { ok: false, error: p.error } : { ok: true, bound: false, client: false, unreadable: p.error };
+  if (!p.prepared.old) return { ok: true, bound: false, client: p.prepared.abi > 0, unreadable: null };
+  const mismatch = originalMatches(core, p.prepared);
+  if (mismatch) return { ok: false, error: mismatch };
+  return { ok: true, bound: true, original: core.inputBytes(p.prepared.originalLength), abi: p.prepared.abi, layer: p.prepared.old.layerName, prepared: p.prepared };
+}
+
 export function unbindFile(core: Core, file: string, path: string, to: Destination): FileOutcome {
   try {
-    const length = core.loadFile(file);
-    const p = core.prepare(length);
-    if (!p.ok) return { path, status: 'error', error: p.error };
-    if (!p.prepared.old) return { path, status: 'not-bound' };
-    const mismatch = originalMatches(core, p.prepared);
-    if (mismatch) return { path, status: 'error', error: mismatch };
-    write(to, path, core.inputBytes(p.prepared.originalLength));
-    return { path, status: 'unbound', abi: p.prepared.abi, layer: p.prepared.old.layerName };
+    const o = originalOf(core, core.loadFile(file));
+    if (!o.ok) return { path, status: 'error', error: o.error };
+    if (!o.bound) return o.unreadable === null ? { path, status: 'not-bound' } : { path, status: 'error', error: o.unreadable };
+    write(to, path, o.original);
+    return { path, status: 'unbound', abi: o.abi, layer: o.layer };
   } catch (error) {
     return { path, status: 'error', error: `cannot rewrite: ${(error as Error).message}` };
   }
@@ -180,6 +198,23 @@ export function unbindFile(core: Core, file: string, path: string, to: Destinati
 function isRecordedLayer(l: Layer, machine: number, old: NonNullable<PreparedClient['old']>): boolean {
   return l.machine === machine && l.name === old.layerName && l.revision === old.revision &&
     l.abiMin === old.abiMin && l.abiMax === old.abiMax && l.kernelMin === old.kernelMin;
+}
+
+/** The catalog's entry for the layer a bind record names, or the error that says it is missing. */
+export function recordedLayer(catalog: readonly Layer[], prepared: PreparedClient, old: NonNullable<PreparedClient['old']>): Layer | string {
+  return catalog.find((l) => isRecordedLayer(l, prepared.machine, old)) ?? `the recorded layer ${old.layerName} revision ${old.revision} is not in the catalog`;
+}
+
+/**
+ * After `prepare` restored the original in the core: binds it again with the recorded layer for
+ * the recorded kernel and compares with the file as found (`asFound`, its SHA-256). Null when they are the
+ * same; else what differs. A byte changed anywhere after binding — appended, in a header, in the
+ * reservation — shows here, where the original's SHA-256 alone would miss what binding replaces.
+ */
+export function differsFromFreshBinding(core: Core, prepared: PreparedClient, recorded: Layer, asFound: Uint8Array): string | null {
+  const again = bindLoaded(core, prepared.originalLength, recorded, prepared.old!.targetKernel);
+  if (!again.ok) return again.error;
+  return sha256(again.output).equals(asFound) ? null : 'the file differs from a fresh binding of its original with the recorded layer';
 }
 
 /**
@@ -205,16 +240,15 @@ export function verifyLoaded(core: Core, length: number, path: string, catalog: 
   if (!old) return { path, status: 'error', error: 'not bound' };
   const mismatch = originalMatches(core, p.prepared);
   if (mismatch) return { path, status: 'error', error: mismatch };
-  const recorded = catalog.find((l) => isRecordedLayer(l, p.prepared.machine, old));
-  if (!recorded) return { path, status: 'error', error: `the recorded layer ${old.layerName} revision ${old.revision} is not in the catalog` };
+  const recorded = recordedLayer(catalog, p.prepared, old);
+  if (typeof recorded === 'string') return { path, status: 'error', error: recorded };
   const target = kernel ?? old.targetKernel;
   const selected = selectLayer(catalog, { machine: recorded.machine, machineName: recorded.machineName, class: recorded.class, endian: recorded.endian, abi: p.prepared.abi }, target);
   if (!selected.ok) return { path, status: 'error', error: selected.reason };
   if (selected.layer.path !== recorded.path) {
     return { path, status: 'error', error: `bound to ${old.layerName} revision ${old.revision}, but the rule now selects ${selected.layer.name} revision ${selected.layer.revision} (${selected.layer.path})` };
   }
-  const again = bindLoaded(core, p.prepared.originalLength, recorded, old.targetKernel);
-  if (!again.ok) return { path, status: 'error', error: again.error };
-  if (!sha256(again.output).equals(asFound)) return { path, status: 'error', error: 'the file differs from a fresh binding of its original with the recorded layer' };
+  const differs = differsFromFreshBinding(core, p.prepared, recorded, asFound);
+  if (differs) return { path, status: 'error', error: differs };
   return { path, status: 'verified', abi: p.prepared.abi, layer: old.layerName };
 }

@@ -13,13 +13,14 @@ const load = (name: string): ValidateFunction => ajv.compile(JSON.parse(readFile
 export const validators = {
   scan: load('scan-report.schema.json'),
   rewrite: load('rewrite-report.schema.json'),
+  packages: load('package-verify-report.schema.json'),
 };
 
 const REPORTING = new Set(['scan', 'plan', 'bind', 'unbind', 'verify', 'sync']);
 
-/** The problems of `report` (a parsed JSON report of `command`) against its schema; empty when it conforms. */
+/** The problems of `report` (a parsed JSON report of `command`, `verify --packages` for that one) against its schema; empty when it conforms. */
 export function schemaProblems(command: string, report: unknown): string[] {
-  const validate = command === 'scan' ? validators.scan : validators.rewrite;
+  const validate = command === 'scan' ? validators.scan : command === 'verify --packages' ? validators.packages : validators.rewrite;
   if (validate(report)) return [];
   return (validate.errors ?? []).slice(0, 10).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
 }
@@ -39,6 +40,6 @@ export function checkReport(args: readonly string[], stdout: string, stderr: str
   } catch {
     return; // no report: the run failed before one (its status and message are the test's business)
   }
-  const problems = schemaProblems(command, report);
+  const problems = schemaProblems(command === 'verify' && args.includes('--packages') ? 'verify --packages' : command, report);
   if (problems.length > 0) throw new Error(`syslayer ${args.join(' ')}: the report does not match its schema (docs/schemas):\n${problems.join('\n')}`);
 }
