@@ -167,6 +167,12 @@ function setupGroup(compression) {
       return { layers: layerFates(), verifyStatus: v.status, verify: (v.stdout || v.stderr || '').split('\n')[0] };
     },
   }];
+  if (compression === 'gzip') {
+    // The same, written as an oci-archive: the layout packed into one tar at the end ("pack archive").
+    const outArchive = path.join(outDir, 'out-archive.tar');
+    items.push({ id: id('archive'), label: 'syslayer bind -o OUT.tar --kernel 4.11 (oci-archive)', syslayer: true, units, perFile, ...fresh(outArchive),
+      argv: syslayer('bind', '-o', outArchive, ...KERNEL, layout), expect: bound(opts.clients) });
+  }
   if (TOOLS.skopeo) {
     // skopeo stages blobs in TMPDIR (default /var/tmp, on the disk): it goes where its output does.
     const skopeo = (...a) => [TOOLS.env, `TMPDIR=${outDir}`, TOOLS.skopeo, 'copy', '--quiet', '--insecure-policy', ...a, `oci:${layout}:${TAG}`, `oci:${out}:${TAG}`];
