@@ -19,16 +19,14 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { defaultCache, ensureClientsImage } from './clients-image.mjs';
 import { ensureClientsCopies, ensureInplaceImage, ensureRootfsCopies } from './peers-images.mjs';
-import { childEnvironment, createRunner, findGnuTime, formatPerf, median, parsePerf } from './lib/measure.mjs';
-import { freeBytes, fsType, gitInfo, machine, memAvailable, version, which } from './lib/facts.mjs';
-import { buildHash, copyBuild } from './lib/build-copy.mjs';
-import { countTree, readTree } from './lib/tree.mjs';
+import { createRounds, fix, groupTableLines, mib, rate, ratiosOf, rnd, statsOf, textTable } from './lib/rounds.mjs';
+import { freeBytes, fsType, memAvailable, which } from './lib/facts.mjs';
+import { messages, parseBenchmarkArgs, reportTail, resultHead, startSession, toolVersions, writeResult } from './lib/session.mjs';
+import { countTree } from './lib/tree.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -55,99 +53,26 @@ const USAGE = `usage: node benchmarks/peers.mjs [--quick] [options]
   --no-write         print the tables only
 Environment: SYSLAYER_CACHE (cache root, default ~/.cache/syslayer).
 `;
-const opts = (() => {
-  let v;
-  try {
-    ({ values: v } = parseArgs({
-      options: {
-        only: { type: 'string' }, quick: { type: 'boolean' }, rounds: { type: 'string' }, budget: { type: 'string' },
-        syslayer: { type: 'string' }, clients: { type: 'string' }, growth: { type: 'string' }, rootfs: { type: 'string' },
-        timeout: { type: 'string' }, out: { type: 'string' }, 'no-write': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    usageError(e.message);
-  }
-  if (v.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const num = (name, d, { int = true, min = 0 } = {}) => {
-    if (v[name] === undefined) return d;
-    const n = Number(v[name]);
-    if (!Number.isFinite(n) || n < min || (int && !Number.isInteger(n))) usageError(`--${name}: bad number ${v[name]}`);
-    return n;
-  };
-  const only = v.only ? v.only.split(',').filter(Boolean) : GROUPS;
-  for (const g of only) if (!GROUPS.includes(g)) usageError(`--only: unknown group ${g}`);
-  const growth = (v.growth ?? '1,4,16').split(',').filter(Boolean).map(Number);
-  if (!growth.length || growth.some((n) => !Number.isInteger(n) || n < 1)) usageError(`--growth: whole multiples >= 1, comma-separated (${v.growth})`);
-  return {
-    only, quick: !!v.quick, rounds: num('rounds', v.quick ? 1 : 3, { min: 1 }), budget: num('budget', 10, { int: false }),
-    syslayer: path.resolve(v.syslayer ?? REPO), clients: num('clients', 10000, { min: 2 }), growth: [...new Set(growth)].sort((a, b) => a - b),
-    rootfs: v.rootfs ? path.resolve(v.rootfs) : null, timeout: num('timeout', 600, { int: false, min: 1 }), out: v.out ?? null, write: !v['no-write'],
-  };
+const { opts } = (() => {
+  const r = parseBenchmarkArgs({ usage: USAGE, groups: GROUPS, repo: REPO, budget: 10, clients: { value: 10000, min: 2 }, more: { growth: { type: 'string' } } });
+  const growth = (r.v.growth ?? '1,4,16').split(',').filter(Boolean).map(Number);
+  if (!growth.length || growth.some((n) => !Number.isInteger(n) || n < 1)) r.usageError(`--growth: whole multiples >= 1, comma-separated (${r.v.growth})`);
+  r.opts.growth = [...new Set(growth)].sort((a, b) => a - b);
+  return r;
 })();
-function usageError(m) {
-  process.stderr.write(`${m}\n${USAGE}`);
-  process.exit(2);
-}
-
-const log = (m) => process.stderr.write(`[peers] ${m}\n`);
-function die(m) {
-  log(`error: ${m}`);
-  process.exit(1);
-}
-const notes = [];
-const note = (n) => {
-  notes.push(n);
-  log(`note: ${n}`);
-};
+const { log, die, note, notes } = messages('peers');
 
 // ---------------------------------------------------------------------------------------
 // Tools, the code under test, the runner
 // ---------------------------------------------------------------------------------------
-for (const f of ['bin/syslayer.js', 'dist/src/cli/main.js', 'build/syslayer.wasm', 'node_modules'])
-  if (!fs.existsSync(path.join(opts.syslayer, f))) die(`${opts.syslayer} is not a built syslayer checkout (no ${f}): run \`npm run build\` there first`);
 const TOOLS = Object.fromEntries(['patchelf', 'scanelf', 'find', 'cp', 'sync', 'sh'].map((t) => [t, which(t)]));
 for (const t of ['find', 'cp', 'sync', 'sh']) if (!TOOLS[t]) die(`${t} not found`);
 for (const [t, pkg] of [['patchelf', 'patchelf'], ['scanelf', 'pax-utils']])
   if (!TOOLS[t]) note(`${t} not found: its rows are skipped (apt-get install ${pkg})`);
-const GNU_TIME = findGnuTime();
-if (!GNU_TIME) note('GNU time (/usr/bin/time) not found: no peak RSS or CPU figures (apt-get install time)');
-const { env: CHILD_ENV, removed: ENV_REMOVED } = childEnvironment();
 const CACHE = path.resolve(defaultCache());
 fs.mkdirSync(CACHE, { recursive: true });
-
-const startedAt = new Date();
-const loadBefore = os.loadavg();
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'syslayer-peers-'));
-const cleanups = [];
-let killCurrent = () => {};
-process.on('exit', () => {
-  killCurrent();
-  for (const f of cleanups.splice(0).reverse()) {
-    try {
-      f();
-    } catch {}
-  }
-  fs.rmSync(TMP, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
-// The build under test is copied first and run from the copy, so that a rebuild of the checkout
-// during the run (others work here) cannot mix two builds.
-const build0 = buildHash(opts.syslayer);
-const SNAP = path.join(TMP, 'syslayer');
-const CLI = copyBuild(opts.syslayer, SNAP);
-if (buildHash(SNAP) !== build0) die(`${opts.syslayer} was rebuilt while the benchmark copied it; run again`);
-const git0 = gitInfo(opts.syslayer);
-const runner = createRunner({ tmp: TMP, env: CHILD_ENV, timeoutSeconds: opts.timeout, gnuTime: GNU_TIME, cwd: TMP });
-const run = runner.run;
-killCurrent = runner.killCurrent;
-const M = machine();
-log(`syslayer ${opts.syslayer} (commit ${git0.commit?.slice(0, 12) ?? '?'}, build ${build0}); cache ${CACHE}; ` +
-  `${M.nproc} cpu, ${(M.memTotalBytes / 2 ** 30).toFixed(1)} GiB; load ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
-if (process.env.NODE_OPTIONS) note(`NODE_OPTIONS is set (${process.env.NODE_OPTIONS}) and applies to the Node rows`);
+const session = startSession({ tag: 'peers', syslayer: opts.syslayer, timeout: opts.timeout, cache: CACHE, log, note, die });
+const { run, CLI, SNAP, TMP, cleanups, CHILD_ENV } = session;
 
 const rmrf = (p) => fs.rmSync(p, { recursive: true, force: true });
 const sync = () => spawnSync(TOOLS.sync);
@@ -370,132 +295,19 @@ const SETUP = { inplace: setupInplace, copy: setupCopy, scan: setupScan, growth:
 // ---------------------------------------------------------------------------------------
 // Rounds
 // ---------------------------------------------------------------------------------------
-// The --perf flag goes after the command's name: node CLI <command> --perf ...
-const withPerf = (argv) => [...argv.slice(0, 3), '--perf', ...argv.slice(3)];
-const runs = {};
-const perf = {};
-const checks = {};
-const failures = {};
-const order = [];
-
-async function runItem(it, perfRun) {
-  if (it.prep) it.prep();
-  const argv = perfRun ? withPerf(it.argv) : it.argv;
-  let res;
-  try {
-    res = await run(argv, { okStatus: it.okStatus ?? [0], stdout: it.stdout ?? 'pipe' });
-    if (it.check && !checks[it.id]) checks[it.id] = it.check(res);
-  } catch (e) {
-    // A failing command is a finding, not the end of the run: the row stops, the others go on.
-    failures[it.id] = e.message.slice(0, 2000);
-    note(`${it.id} failed: ${e.message.split('\n').filter(Boolean).slice(0, 4).join(' | ')}`);
-    return null;
-  } finally {
-    if (it.after) it.after();
-  }
-  if (it.expect) {
-    const m = it.expect.re.exec(res.head);
-    res.count = m ? Number(m[1]) : null;
-    if (res.count !== it.expect.count) note(`${it.id}: expected ${it.expect.count}, the output says ${res.count ?? '?'}: ${res.head.split('\n')[0]}`);
-  }
-  if (perfRun) perf[it.id] = { argv: argv.join(' '), wallSeconds: res.wall, passes: parsePerf(res.stderr), stderr: res.stderr.trim() };
-  runs[it.id].push({ wall: res.wall, cpu: res.cpu, rssKB: res.rssKB, load1: res.load1, perf: perfRun, count: res.count ?? null });
-  order.push(`${it.id}${perfRun ? ' --perf' : ''}`);
-  log(`${it.id.padEnd(22)} ${res.wall.toFixed(3)} s` + (res.cpu != null ? `  cpu ${res.cpu.toFixed(2)} s` : '') +
-    (res.rssKB != null ? `  rss ${(res.rssKB / 1024).toFixed(0)} MiB` : '') + (perfRun ? '  (--perf)' : ''));
-  return res;
-}
-
-async function runGroup(g) {
-  for (const it of g.items) runs[it.id] = [];
-  // The two rows of a ratio run as many rounds: a row is repeated while its runs so far, or its
-  // peer's, total under --budget.
-  const peerOf = new Map((g.ratios ?? []).flatMap(([a, b]) => [[a, b], [b, a]]));
-  const spent = (id) => runs[id].reduce((s, x) => s + x.wall, 0);
-  const repeat = (id) => !runs[id].length || spent(id) < opts.budget || (peerOf.has(id) && spent(peerOf.get(id)) < opts.budget);
-  // Warm-up, not measured: every input read once, so that every figure is a warm-cache figure.
-  readTree(g.warm);
-  for (let r = 0; r < opts.rounds; r++) {
-    // The order rotates from round to round, so that no row always follows the same one.
-    const seq = g.items.map((_, i) => g.items[(i + r) % g.items.length]);
-    // Decided at the start of the round, for both rows of a pair alike.
-    const todo = new Set(seq.filter((it) => repeat(it.id)).map((it) => it.id));
-    for (const it of seq) {
-      if (todo.has(it.id) && !failures[it.id]) await runItem(it, opts.quick && it.syslayer);
-    }
-  }
-  // Each syslayer row once more with --perf. --perf only adds a few timer reads (its runs fall
-  // within the spread of the plain ones), so this run also counts as a measurement, marked so.
-  if (!opts.quick) for (const it of g.items.filter((x) => x.syslayer && !failures[x.id])) await runItem(it, true);
-}
+const { runs, perf, checks, failures, order, runGroups } = createRounds({ run, rounds: opts.rounds, budget: opts.budget, quick: opts.quick, log, note });
 
 // One unmeasured syslayer run first: Node's and syslayer's own files into the page cache.
 await run(syslayer('scan', path.join(REPO, 'sdk', 'prebuilt', 'x86_64')), { okStatus: [0, 1] });
-const groups = {};
-for (const name of opts.only) {
-  const t0 = Date.now();
-  const load1 = os.loadavg()[0];
-  log(`group ${name}: preparing`);
-  const g = SETUP[name]();
-  const prepSeconds = (Date.now() - t0) / 1000;
-  if (!g) {
-    groups[name] = { skipped: true, seconds: prepSeconds };
-    continue;
-  }
-  await runGroup(g);
-  groups[name] = { ...g, seconds: (Date.now() - t0) / 1000, prepSeconds, load1 };
-}
-const loadAfter = os.loadavg();
-const build1 = buildHash(opts.syslayer);
-if (build1 !== build0) note(`${opts.syslayer} was rebuilt during the run; every figure comes from the copy taken at the start`);
+const groups = await runGroups(opts.only, (name) => SETUP[name]());
+session.end();
 
 // ---------------------------------------------------------------------------------------
 // Figures
 // ---------------------------------------------------------------------------------------
-const rnd = (x, d) => (x == null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
-const stats = {};
-for (const g of Object.values(groups)) {
-  for (const it of g.items ?? []) {
-    const rs = runs[it.id];
-    const walls = rs.map((x) => x.wall);
-    const med = median(walls);
-    stats[it.id] = {
-      label: it.label,
-      command: it.argv.join(' '),
-      runs: rs.length,
-      failed: failures[it.id] ?? null,
-      runDetail: rs.map((x) => ({ wall: rnd(x.wall, 4), cpu: rnd(x.cpu, 3), rssKB: x.rssKB, load1: rnd(x.load1, 2), perf: x.perf, count: x.count })),
-      medianSeconds: rnd(med, 4),
-      minSeconds: rs.length ? rnd(Math.min(...walls), 4) : null,
-      maxSeconds: rs.length ? rnd(Math.max(...walls), 4) : null,
-      filesPerSecond: it.units?.files && med ? rnd(it.units.files / med, 0) : null,
-      mbPerSecond: it.units?.bytes && med ? rnd(it.units.bytes / 1e6 / med, 1) : null,
-      perFile: it.perFile && med ? { what: it.perFile.what, n: it.perFile.n, perSecond: rnd(it.perFile.n / med, 1) } : null,
-      cpuSecondsMedian: rnd(median(rs.map((x) => x.cpu)), 3),
-      peakRssKB: rs.some((x) => x.rssKB != null) ? Math.max(...rs.map((x) => x.rssKB ?? 0)) : null,
-      units: it.units ?? null,
-      check: checks[it.id] ?? null,
-    };
-  }
-}
+const stats = statsOf(groups, { runs, checks, failures });
 const S = (id) => (stats[id]?.runs ? stats[id] : null);
-
-// Ratios: ours over the peer's wall time (below 1: syslayer is faster), median over median and
-// min over min; with a floor, also the ratio once the floor is taken off syslayer's median.
-const ratios = [];
-for (const g of Object.values(groups)) {
-  for (const [ours, peer, target, floor] of g.ratios ?? []) {
-    const a = S(ours);
-    const b = S(peer);
-    if (!a || !b) continue;
-    const v = a.medianSeconds / b.medianSeconds;
-    const f = floor ? S(floor) : null;
-    ratios.push({
-      ours, peer, value: rnd(v, 3), minOverMin: rnd(a.minSeconds / b.minSeconds, 3), target, met: target ? v <= target.value : null,
-      floor: f ? { id: floor, medianSeconds: f.medianSeconds, shareOfOurs: rnd(f.medianSeconds / a.medianSeconds, 3), withoutFloor: rnd((a.medianSeconds - f.medianSeconds) / b.medianSeconds, 3) } : null,
-    });
-  }
-}
+const ratios = ratiosOf(groups, stats);
 // Growth: per command, each size's files/s against the 1x row's (below 1: slower per file).
 const growthRows = [];
 const G = groups.growth;
@@ -513,32 +325,10 @@ for (const command of ['scan', 'plan', 'bind -o']) {
 // ---------------------------------------------------------------------------------------
 // The tables
 // ---------------------------------------------------------------------------------------
-const mib = (kb) => (kb == null ? '-' : `${(kb / 1024).toFixed(0)} MiB`);
-const rate = (x) => (x == null ? '-' : x >= 100 ? String(Math.round(x)) : String(x));
-const fix = (x, d = 3) => (x == null ? '-' : x.toFixed(d));
-function table(rows) {
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => '  ' + r.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  '));
-}
 const lines = [];
-const header = ['', 'runs', 'median s', 'min s', 'max s', 'files/s', 'MB/s', 'per file', 'cpu s', 'peak RSS'];
 for (const [name, g] of Object.entries(groups)) {
   if (g.skipped) continue;
-  for (const tb of g.tables) {
-    lines.push(tb.title);
-    const rows = [header];
-    for (const id of tb.ids) {
-      const s = stats[id];
-      if (!s) continue;
-      if (!s.runs) {
-        rows.push([s.label, '0', 'FAILED', '-', '-', '-', '-', '-', '-', '-']);
-        continue;
-      }
-      rows.push([s.label, String(s.runs), fix(s.medianSeconds), fix(s.minSeconds), fix(s.maxSeconds), rate(s.filesPerSecond), s.mbPerSecond == null ? '-' : s.mbPerSecond.toFixed(1),
-        s.perFile ? `${rate(s.perFile.perSecond)}/s ${s.perFile.what}` : '-', fix(s.cpuSecondsMedian, 2), mib(s.peakRssKB)]);
-    }
-    lines.push(...table(rows), '');
-  }
+  lines.push(...groupTableLines(g, stats));
   if (name === 'growth') {
     lines.push(g.title);
     const rows = [['', 'size', 'files', 'clients', 'runs', 'median s', 'min s', 'files/s', `vs ${growthRows[0]?.size ?? 1}x`, 'clients/s', 'peak RSS']];
@@ -546,48 +336,16 @@ for (const [name, g] of Object.entries(groups)) {
       rows.push([r.command, `${r.size}x`, String(r.files), String(r.clients), String(r.runs), r.runs ? fix(r.medianSeconds) : 'FAILED', fix(r.minSeconds), rate(r.filesPerSecond),
         r.filesPerSecondVsSmallest == null ? '-' : `${r.filesPerSecondVsSmallest.toFixed(2)}x`, rate(r.clientsPerSecond), mib(r.peakRssKB)]);
     }
-    lines.push(...table(rows));
+    lines.push(...textTable(rows));
     lines.push('  (files/s: regular files of the image, every name counted, over the median; "vs": files/s against the smallest size\'s; ' +
       'below 1: slower per file as the image grows)', '');
   }
 }
-if (ratios.length) {
-  lines.push('ratios to peers (syslayer\'s wall time over the peer\'s: below 1, syslayer is faster; median over median, and min over min)');
-  for (const r of ratios) {
-    const t = r.target ? `  target <= ${r.target.value}: ${r.met ? 'REACHED' : 'NOT reached'}` : '';
-    lines.push(`  ${r.ours.split('.').slice(0, -1).join(' ')}: ${stats[r.ours].label} / ${stats[r.peer].label}: ${r.value.toFixed(2)}x (min ${r.minOverMin.toFixed(2)})${t}`);
-    if (r.floor) lines.push(`    (start-up floor, ${stats[r.floor.id].label}: ${r.floor.medianSeconds.toFixed(3)} s = ${(100 * r.floor.shareOfOurs).toFixed(0)} % of syslayer's median; ` +
-      `without it ${r.floor.withoutFloor.toFixed(2)}x)`);
-  }
-  lines.push('');
-}
-const checkLines = Object.values(groups).flatMap((g) => (g.lines ? g.lines(checks) : []));
-if (checkLines.length) lines.push('checks (not timed):', ...checkLines, '');
-if (Object.keys(perf).length) {
-  lines.push(`per-pass times (${opts.quick ? 'the measured run, with --perf' : 'one extra run with --perf, also counted as a run'}; the total counts from the process's start, Node's start-up and module loading its first lines):`);
-  for (const [id, p] of Object.entries(perf)) lines.push(`  ${id}: ` + (p.passes ? formatPerf(p.passes) : p.stderr.split('\n')[0] || '(nothing on stderr)'));
-  // The scans' whole --perf output, as syslayer prints it.
-  for (const id of Object.keys(perf).filter((x) => x.startsWith('scan.'))) {
-    lines.push(`  ${id}, --perf as printed:`, ...perf[id].stderr.split('\n').map((l) => `    ${l}`));
-  }
-  lines.push('');
-}
-for (const n of notes) lines.push(`note: ${n}`);
-const seconds = (Date.now() - startedAt.getTime()) / 1000;
-const TOOL_VERSIONS = {
-  patchelf: version(TOOLS.patchelf, ['--version']), scanelf: version(TOOLS.scanelf, ['-V']), cp: version(TOOLS.cp, ['--version']),
-  find: version(TOOLS.find, ['--version']), time: GNU_TIME ? `${GNU_TIME} (${version(GNU_TIME, ['--version'])})` : null,
-};
-lines.push(
-  `machine: ${M.nproc} cpu (${M.cpuModel}), ${(M.memTotalBytes / 2 ** 30).toFixed(1)} GiB, ${M.kernel}, node ${process.version}`,
-  `tools: ${Object.entries(TOOL_VERSIONS).map(([k, v]) => `${k}: ${v ?? 'missing'}`).join('; ')}`,
-  `syslayer: ${opts.syslayer}, commit ${git0.commit ?? '?'}, ${git0.dirtyCodePaths?.length ? `uncommitted code: ${git0.dirtyCodePaths.join(', ')}` : 'code paths clean'}; ` +
-    `build ${build0}, run from a copy${build1 !== build0 ? ' (the checkout was rebuilt during the run)' : ''}`,
-  `load ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(' ')} after; ` +
-    `${opts.rounds} round(s), a row repeated while its runs (or its peer's) total under ${opts.budget} s${opts.quick ? '' : ', plus one --perf run of each syslayer row'}; ` +
-    `children without ${ENV_REMOVED.join(', ') || '(nothing removed)'}`,
-  `time: ${Object.entries(groups).map(([n, g]) => `${n} ${g.seconds.toFixed(0)} s${g.skipped ? ' (skipped)' : ` (preparation ${g.prepSeconds.toFixed(0)} s)`}`).join(', ')}; ${seconds.toFixed(0)} s in all`,
-);
+const TOOL_VERSIONS = toolVersions(session, {
+  patchelf: [TOOLS.patchelf, ['--version']], scanelf: [TOOLS.scanelf, ['-V']], cp: [TOOLS.cp, ['--version']], find: [TOOLS.find, ['--version']],
+});
+// The scans' whole --perf output too, as syslayer prints it.
+lines.push(...reportTail(session, { ratios, stats, groups, checks, perf, printed: Object.keys(perf).filter((x) => x.startsWith('scan.')), notes, tools: TOOL_VERSIONS, opts }));
 process.stdout.write(lines.join('\n') + '\n');
 
 // ---------------------------------------------------------------------------------------
@@ -595,20 +353,7 @@ process.stdout.write(lines.join('\n') + '\n');
 // ---------------------------------------------------------------------------------------
 if (opts.write) {
   const result = {
-    benchmark: 'peers',
-    date: startedAt.toISOString(),
-    durationSeconds: rnd(seconds, 1),
-    commandLine: [process.execPath, ...process.argv.slice(1)].join(' '),
-    options: opts,
-    machine: M,
-    node: process.version,
-    tools: TOOL_VERSIONS,
-    loadavgBefore: loadBefore.map((x) => rnd(x, 2)),
-    loadavgAfter: loadAfter.map((x) => rnd(x, 2)),
-    childEnvRemoved: ENV_REMOVED,
-    nodeOptions: process.env.NODE_OPTIONS ?? null,
-    syslayer: { checkout: opts.syslayer, ...git0, buildHash: build0, ranFromCopy: SNAP, rebuiltDuringRun: build0 !== build1 },
-    cache: CACHE,
+    ...resultHead(session, { options: opts, tools: TOOL_VERSIONS }),
     rpath: RPATH,
     groups: Object.fromEntries(Object.entries(groups).map(([n, g]) => [n, {
       skipped: !!g.skipped, seconds: rnd(g.seconds, 1), prepSeconds: rnd(g.prepSeconds ?? null, 1), load1AtStart: rnd(g.load1 ?? null, 2),
@@ -622,14 +367,6 @@ if (opts.write) {
     growth: growthRows,
     perf,
   };
-  let out = opts.out;
-  if (!out) {
-    const dir = path.join(HERE, 'results');
-    fs.mkdirSync(dir, { recursive: true });
-    out = path.join(dir, `peers-${startedAt.toISOString().slice(0, 10)}.json`);
-    if (fs.existsSync(out)) out = out.replace(/\.json$/, `-${startedAt.toISOString().slice(11, 19).replace(/:/g, '')}.json`);
-  } else fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-  log(`wrote ${path.relative(process.cwd(), out) || out}`);
+  writeResult(session, result, { out: opts.out, resultsDir: path.join(HERE, 'results'), log });
 }
 if (Object.keys(failures).length) process.exitCode = 1;

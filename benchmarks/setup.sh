@@ -5,10 +5,10 @@
 # peer of tar -> tar rewriting) are the peers; time (GNU time) gives peak RSS and CPU; gzip for
 # the .tar.gz rows. Without root or apt-get it only says what is missing: the suite then
 # skips the rows of a missing peer, and stops only when it has to build the rootfs without
-# mmdebstrap.
+# mmdebstrap. Arguments name more packages a benchmark needs (`npm run bench:oci`: skopeo, zstd).
 set -euo pipefail
 
-packages=(mmdebstrap pax-utils binutils patchelf time tar coreutils libarchive-tools gzip)
+packages=(mmdebstrap pax-utils binutils patchelf time tar coreutils libarchive-tools gzip "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
