@@ -3,7 +3,7 @@
 // found at the end of the stream, after the pass has read every entry, so it fails the pass
 // (`done` rejects) and nothing of the image is committed.
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { ImageError } from '../errors.js';
 import { COMPRESSIONS, decompressor, type Compression } from '../tar/compression.js';
 import type { TarSource } from '../sources/tar-source.js';
@@ -40,19 +40,19 @@ export function layerCompressionOf(files: ImageFiles, layer: LayerRef): Compress
 
 export function openLayer(files: ImageFiles, layer: LayerRef, what: string): TarSource {
   const stored = files.stream(layer.path);
-  const storedMeasure = new Measure();
-  const tarMeasure = new Measure();
   const inflate = decompressor(layerCompressionOf(files, layer));
+  const tarMeasure = new Measure();
+  // An uncompressed layer's stored bytes are its tar: one hash serves both checks.
+  const storedMeasure = inflate ? new Measure() : tarMeasure;
   const fail = (error: Error) => tarMeasure.destroy(error instanceof ImageError ? error : new ImageError(`${what}: ${error.message}`));
   stored.on('error', fail);
-  storedMeasure.on('error', fail);
-  stored.pipe(storedMeasure);
-  let tail: Readable = storedMeasure;
   if (inflate) {
+    storedMeasure.on('error', fail);
     inflate.on('error', fail);
-    tail = storedMeasure.pipe(inflate);
+    stored.pipe(storedMeasure).pipe(inflate).pipe(tarMeasure);
+  } else {
+    stored.pipe(tarMeasure);
   }
-  tail.pipe(tarMeasure);
   const done = new Promise<void>((ok, no) => {
     tarMeasure.on('error', no);
     tarMeasure.on('end', () => {
