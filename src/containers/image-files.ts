@@ -20,8 +20,6 @@ export interface ImageFiles {
   head(path: string, n: number): Buffer;
   /** The file as a stream (layers: large). */
   stream(path: string): Readable;
-  /** Every file's name. */
-  names(): string[];
 }
 
 /** `length` bytes at `offset` of the file at `path`. */
@@ -52,7 +50,6 @@ export function directoryFiles(dir: string, name: string): ImageFiles {
     read: (path) => readFileSync(at(path)),
     head: (path, n) => readAt(at(path), 0, Math.min(n, statSync(at(path)).size), path, name),
     stream: (path) => createReadStream(at(path), { highWaterMark: 1 << 20 }),
-    names: () => [],
   };
 }
 
@@ -101,6 +98,5 @@ export function archiveFiles(path: string, name: string): ImageFiles {
       const s = span(file);
       return s.size === 0 ? Readable.from([]) : createReadStream(path, { start: s.offset, end: s.offset + s.size - 1, highWaterMark: 1 << 20 });
     },
-    names: () => [...spans.keys()],
   };
 }
