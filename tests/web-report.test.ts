@@ -103,6 +103,9 @@ describe('syslayer report', () => {
     await expect(page.locator('li.file[data-path="usr/bin/mixed-main"]').count()).resolves.toBe(1);
     await page.fill('input[data-role=search]', 'libmixed');
     await expect(page.locator('li.file').allTextContents()).resolves.toEqual([expect.stringContaining('usr/lib/libmixed1.so')]);
+    // A planned image brings its scan: the tree holds every ELF file, not only the clients.
+    await page.fill('input[data-role=search]', 'libc.so.6');
+    await expect(page.locator('li.file').allTextContents()).resolves.toEqual(['usr/lib/x86_64-linux-gnu/libc.so.6X86_64 DYN']);
     // Cleared, the search gives back the tree, closed again.
     await page.fill('input[data-role=search]', '');
     await page.click('[data-dir="usr"]');

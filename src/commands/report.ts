@@ -8,6 +8,7 @@ import { jsonWithNameBytes } from '../names/path-bytes.js';
 import { runPipeline } from '../pipeline/run.js';
 import { reportKind } from '../report/report-kind.js';
 import { reportJson } from '../report/rewrite-report.js';
+import { scanJson } from '../report/scan-json.js';
 import { reportPage, type PageInput } from '../report/web-report.js';
 import { Progress } from '../util/progress.js';
 import { Timers } from '../util/timers.js';
@@ -35,7 +36,7 @@ async function pageInput(input: string, kernel: KernelOption, layerDirs: readonl
   }
   if (isDirectory) {
     const r = await runPipeline({ command: 'plan', input, kernel, layerDirs, timers: new Timers(), progress: Progress.silent() });
-    return { name: input, report: jsonWithNameBytes(reportJson(r.plan, null, 'plan', r.warnings)), planned: true };
+    return { name: input, report: jsonWithNameBytes(reportJson(r.plan, null, 'plan', r.warnings)), scan: jsonWithNameBytes(scanJson(r.plan.scan)), planned: true };
   }
   let doc: unknown;
   try {

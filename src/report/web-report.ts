@@ -10,6 +10,8 @@ export interface PageInput {
   name: string;
   /** A parsed JSON report (the page checks its kind itself, and says so when it is not one of ours). */
   report: unknown;
+  /** For an image planned here: its scan report too, so the page's tree holds every ELF file, not only the clients. */
+  scan?: unknown;
 }
 
 /**

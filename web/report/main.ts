@@ -168,7 +168,7 @@ function treeView(m: Model): HTMLElement {
     out.replaceChildren(h('p', { class: 'facts' }, `${found.length} paths match${found.length > 200 ? ' (the first 200 shown)' : ''}`),
       h('ul', { class: 'tree' }, ...found.slice(0, 200).map((p) => h('li', { class: 'file', 'data-path': p }, p, h('span', { class: 'about' }, m.paths.get(p)!)))));
   });
-  return h('div', {}, h('p', { class: 'facts' }, `${m.paths.size} files the report names; click a directory to open it.`), input, out);
+  return h('div', {}, h('p', { class: 'facts' }, `${m.paths.size} ${m.command === 'scan' || m.paths.size > m.clients.length ? 'ELF files' : 'files the report names'}; click a directory to open it.`), input, out);
 }
 
 const DRAW: Record<View, (m: Model) => HTMLElement> = { summary: summaryView, clients: clientsView, refusals: refusalsView, programs: programsView, tree: treeView };
@@ -212,7 +212,7 @@ function start(): void {
       return;
     }
     if (!Array.isArray(inputs)) { app.replaceChildren(problem('The page holds no readable report', 'its embedded data is not a list of reports')); return; }
-    show(app, inputs.map((i: { name?: unknown; report?: unknown }, n) => load(typeof i?.name === 'string' ? i.name : `input ${n + 1}`, i?.report)));
+    show(app, inputs.map((i: { name?: unknown; report?: unknown; scan?: unknown }, n) => load(typeof i?.name === 'string' ? i.name : `input ${n + 1}`, i?.report, i?.scan ?? null)));
   } catch (error) {
     // A bug of the page: said on the page, not only in the console.
     app.replaceChildren(problem('The page failed', (error as Error).stack ?? String(error)));

@@ -91,12 +91,18 @@ function tally(values: Iterable<string>): [string, number][] {
   return [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
+/** What the tree says of each ELF file of a scan. */
+function scanPaths(files: Json[]): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const f of files) paths.set(f.path, f.error ? `unreadable: ${f.error}` : `${f.machineName ?? '?'} ${f.type ?? ''}${f.syslayer ? `, client of ABI ${f.syslayer.abi ?? 'none'}` : ''}`);
+  return paths;
+}
+
 function fromScan(name: string, r: Json): Model {
   const files = r.files as Json[];
-  const paths = new Map<string, string>();
+  const paths = scanPaths(files);
   const clients: Client[] = [];
   for (const f of files) {
-    paths.set(f.path, f.error ? `unreadable: ${f.error}` : `${f.machineName ?? '?'} ${f.type ?? ''}${f.syslayer ? `, client of ABI ${f.syslayer.abi ?? 'none'}` : ''}`);
     if (!f.syslayer || f.syslayer.layer) continue; // a layer object is not a client
     const s = f.syslayer as Json;
     clients.push({
@@ -117,10 +123,10 @@ function fromScan(name: string, r: Json): Model {
   };
 }
 
-function fromRewrite(name: string, command: PageCommand, r: Json): Model {
+function fromRewrite(name: string, command: PageCommand, r: Json, scan: Json | null): Model {
   const kernel = typeof r.kernel === 'string' && r.kernel !== 'none' ? r.kernel : null;
   const catalog: Layer[] = (r.catalog as Json[] ?? []).map((l) => ({ name: l.name, path: l.path, machine: l.machine, abiMin: l.abiMin, abiMax: l.abiMax, kernelMin: l.kernelMin, revision: l.revision }));
-  const paths = new Map<string, string>();
+  const paths = scan && Array.isArray(scan.files) ? scanPaths(scan.files as Json[]) : new Map<string, string>();
   const clients: Client[] = (r.clients as Json[]).map((c) => {
     const layer: string | null = c.layer?.name ?? c.outcome?.layer ?? null;
     const outcome = c.outcome as Json | undefined;
@@ -146,12 +152,12 @@ function fromRewrite(name: string, command: PageCommand, r: Json): Model {
 }
 
 /** One embedded report, checked and put in the page's shape; anything else is a message. */
-export function load(name: string, doc: unknown): Loaded {
+export function load(name: string, doc: unknown, scan: unknown = null): Loaded {
   const kind = reportKind(doc);
   if (!kind.ok) return { ok: false, name, why: kind.why };
   try {
     const r = doc as Json;
-    return { ok: true, model: kind.command === 'scan' ? fromScan(name, r) : fromRewrite(name, kind.command, r) };
+    return { ok: true, model: kind.command === 'scan' ? fromScan(name, r) : fromRewrite(name, kind.command, r, reportKind(scan).ok ? scan as Json : null) };
   } catch (error) {
     // A report cut short or edited by hand: say so on the page, not only in the console.
     return { ok: false, name, why: `a ${kind.command} report the page cannot read: ${(error as Error).message}` };
