@@ -2,7 +2,7 @@
 // driven by playwright-core (which downloads no browser). The DOM is asserted on; each view is
 // saved as a screenshot under build/screenshots/ for a person to look at.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,7 +17,9 @@ const SAMPLE = join(ROOT, 'build', 'sample-rootfs');
 
 let work: string;
 let browser: Browser;
-const pages: Record<'image' | 'bind' | 'scan' | 'big' | 'bad' | 'hostile', string> = { image: '', bind: '', scan: '', big: '', bad: '', hostile: '' };
+const pages: Record<'image' | 'bind' | 'scan' | 'big' | 'bad' | 'hostile' | 'bench', string> = { image: '', bind: '', scan: '', big: '', bad: '', hostile: '', bench: '' };
+/** Two committed runs of the peer benchmarks (benchmarks/peers.mjs). */
+const PEER_RUNS = ['peers-2026-12-02.json', 'peers-2026-12-02-before.json'].map((f) => join(ROOT, 'benchmarks', 'results', f));
 
 /** A page of the browser with every script error and console error collected. */
 async function open(file: string): Promise<{ page: Page; errors: string[] }> {
@@ -57,7 +59,7 @@ beforeAll(async () => {
   const scan = syslayer('scan', image, '--json');
   writeFileSync(join(work, 'scan.json'), scan.stdout);
   writeFileSync(join(work, 'big.json'), JSON.stringify(bigPlan(10_000)));
-  for (const [name, inputs] of [['image', [image]], ['bind', [join(work, 'bind.json')]], ['scan', [join(work, 'scan.json')]], ['big', [join(work, 'big.json')]]] as const) {
+  for (const [name, inputs] of [['image', [image]], ['bind', [join(work, 'bind.json')]], ['scan', [join(work, 'scan.json')]], ['big', [join(work, 'big.json')]], ['bench', PEER_RUNS]] as const) {
     pages[name] = join(work, `${name}.html`);
     const r = syslayer('report', ...inputs, '-o', pages[name]);
     expect(r.status, r.stderr).toBe(0);
@@ -156,6 +158,22 @@ describe('syslayer report', () => {
     await page.click('button[data-view=programs]');
     await expect(page.locator('section.program').count()).resolves.toBe(100);
     expect(await nodes()).toBeLessThan(3000);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('charts each benchmark ratio to a peer over the runs, oldest first, with its target', async () => {
+    const runs = PEER_RUNS.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { date: string; ratios: { ours: string; peer: string; value: number }[] })
+      .sort((a, b) => a.date.localeCompare(b.date));
+    const { page, errors } = await open(pages.bench);
+    await expect(page.locator('button[data-view]').allTextContents()).resolves.toEqual(['Benchmarks']);
+    for (const r of runs[0]!.ratios) {
+      const chart = page.locator(`section.bench[data-pair="peers: ${r.ours} / ${r.peer}"]`);
+      const values = runs.map((run) => String(run.ratios.find((x) => x.ours === r.ours && x.peer === r.peer)!.value));
+      await expect(chart.locator('circle.point').evaluateAll((dots) => dots.map((d) => d.getAttribute('data-value')))).resolves.toEqual(values);
+    }
+    await expect(page.locator('section.bench[data-pair="peers: scan.4x.syslayer / scan.4x.scanelf"] text.target').textContent()).resolves.toBe('target <= 0.5');
+    await shot(page, 'bench');
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -1,5 +1,5 @@
 // `syslayer report INPUT... -o FILE.html`: each INPUT is a JSON report of scan, plan, bind,
-// unbind, verify or sync (docs/report-json.md), or a directory image, which is planned here with
+// unbind, verify or sync (docs/report-json.md), a benchmark suite's results, or a directory image, which is planned here with
 // --kernel and --layers (the pipeline's own plan) so the page can say why each layer was chosen.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { KernelOption } from '../catalog/kernel-version.js';
@@ -42,7 +42,7 @@ async function pageInput(input: string, kernel: KernelOption, layerDirs: readonl
   try {
     doc = JSON.parse(readFileSync(input, 'utf8'));
   } catch (error) {
-    throw new UsageError(`report: ${input}: not a syslayer JSON report (scan, plan, bind, verify --json) nor a directory image: ${(error as Error).message}`);
+    throw new UsageError(`report: ${input}: not a syslayer JSON report (scan, plan, bind, verify --json, benchmark results) nor a directory image: ${(error as Error).message}`);
   }
   const kind = reportKind(doc);
   if (!kind.ok) throw new UsageError(`report: ${input}: ${kind.why}`);

@@ -2,7 +2,7 @@
 // views of the one selected: summary, clients, refusals, mixed-ABI programs and a file tree.
 // An image of 10,000+ files stays light: lists are paged and the tree is built on click, so the
 // DOM holds a page of rows, not the image.
-import { load, type Client, type Loaded, type Model, type Program } from './model.js';
+import { benchRuns, load, type Client, type Loaded, type Model, type Program } from './model.js';
 
 type Child = Node | string | null | undefined | false;
 
@@ -22,9 +22,11 @@ function s(tag: string, attrs: Record<string, string | number>, text?: string): 
 }
 
 const PAGE = 100;
-const VIEWS = ['summary', 'clients', 'refusals', 'programs', 'tree'] as const;
+const VIEWS = ['summary', 'clients', 'refusals', 'programs', 'tree', 'bench'] as const;
 type View = (typeof VIEWS)[number];
-const TITLES: Record<View, string> = { summary: 'Summary', clients: 'Clients', refusals: 'Refusals', programs: 'Mixed-ABI programs', tree: 'Files' };
+const TITLES: Record<View, string> = { summary: 'Summary', clients: 'Clients', refusals: 'Refusals', programs: 'Mixed-ABI programs', tree: 'Files', bench: 'Benchmarks' };
+/** The views a model has: a command's report all but the charts, benchmark runs only the charts. */
+const viewsOf = (m: Model): readonly View[] => (m.command === 'bench' ? ['bench'] : VIEWS.filter((v) => v !== 'bench'));
 
 /** A list shown a page at a time, with a filter: the DOM never holds more than PAGE rows. */
 function pagedList<T>(items: T[], matches: (item: T, q: string) => boolean, row: (item: T) => HTMLElement, head: HTMLElement | null, label: string): HTMLElement {
@@ -171,14 +173,55 @@ function treeView(m: Model): HTMLElement {
   return h('div', {}, h('p', { class: 'facts' }, `${m.paths.size} ${m.command === 'scan' || m.paths.size > m.clients.length ? 'ELF files' : 'files the report names'}; click a directory to open it.`), input, out);
 }
 
-const DRAW: Record<View, (m: Model) => HTMLElement> = { summary: summaryView, clients: clientsView, refusals: refusalsView, programs: programsView, tree: treeView };
+/** One chart per (ours, peer) pair: the ratio over the runs, with parity (1) and the target drawn. */
+function ratioChart(title: string, points: { date: string; value: number }[], target: { op: string; value: number } | null): HTMLElement {
+  const w = 360, hgt = 170, left = 40, right = 12, top = 12, bottom = 28;
+  const max = Math.max(1, target?.value ?? 0, ...points.map((p) => p.value)) * 1.15;
+  const x = (i: number) => left + (points.length === 1 ? (w - left - right) / 2 : (i * (w - left - right)) / (points.length - 1));
+  const y = (v: number) => top + (1 - v / max) * (hgt - top - bottom);
+  const svg = s('svg', { viewBox: `0 0 ${w} ${hgt}`, class: 'chart', role: 'img' });
+  svg.append(s('line', { x1: left, x2: w - right, y1: y(0), y2: y(0), stroke: '#888' }), s('line', { x1: left, x2: left, y1: top, y2: y(0), stroke: '#888' }));
+  for (const v of [0, max / 2, max]) svg.append(s('text', { x: left - 4, y: y(v) + 4, 'text-anchor': 'end', class: 'tick' }, v.toFixed(1)));
+  svg.append(s('line', { x1: left, x2: w - right, y1: y(1), y2: y(1), stroke: '#999', 'stroke-dasharray': '2 3' }), s('text', { x: w - right, y: y(1) - 3, 'text-anchor': 'end', class: 'tick' }, 'parity'));
+  if (target) svg.append(s('line', { x1: left, x2: w - right, y1: y(target.value), y2: y(target.value), stroke: '#3a9a4a', 'stroke-dasharray': '6 3' }),
+    s('text', { x: left + 4, y: y(target.value) - 3, class: 'tick target' }, `target ${target.op} ${target.value}`));
+  if (points.length > 1) svg.append(s('polyline', { points: points.map((p, i) => `${x(i)},${y(p.value)}`).join(' '), fill: 'none', stroke: '#2f6fb0', 'stroke-width': 2 }));
+  points.forEach((p, i) => {
+    const dot = s('circle', { cx: x(i), cy: y(p.value), r: 4, fill: '#2f6fb0', class: 'point', 'data-value': p.value });
+    dot.append(s('title', {}, `${p.date}: ${p.value}`));
+    svg.append(dot, s('text', { x: x(i), y: y(p.value) - 7, 'text-anchor': points.length > 1 && i === points.length - 1 ? 'end' : 'middle', class: 'tick' }, String(p.value)));
+  });
+  if (points.length > 0) {
+    svg.append(s('text', { x: x(0), y: hgt - 8, 'text-anchor': points.length === 1 ? 'middle' : 'start', class: 'tick' }, points[0]!.date.slice(0, 16).replace('T', ' ')));
+    if (points.length > 1) svg.append(s('text', { x: x(points.length - 1), y: hgt - 8, 'text-anchor': 'end', class: 'tick' }, points[points.length - 1]!.date.slice(0, 16).replace('T', ' ')));
+  }
+  return h('section', { class: 'card bench', 'data-pair': title }, h('h3', {}, title), svg);
+}
+
+function benchView(m: Model): HTMLElement {
+  const pairs = new Map<string, { points: { date: string; value: number }[]; target: { op: string; value: number } | null }>();
+  for (const run of m.runs) for (const r of run.ratios) {
+    const key = `${run.benchmark}: ${r.ours} / ${r.peer}`;
+    const pair = pairs.get(key) ?? { points: [], target: null };
+    pair.points.push({ date: run.date, value: r.value });
+    pair.target = r.target ?? pair.target;
+    pairs.set(key, pair);
+  }
+  return h('div', {}, h('p', { class: 'facts' }, `Our time over each peer's (below 1: syslayer is faster), over ${m.runs.length} run${m.runs.length === 1 ? '' : 's'}: ${m.runs.map((r) => `${r.name} (${r.date.slice(0, 10)})`).join(', ')}.`),
+    h('div', { class: 'cards' }, ...[...pairs].map(([k, p]) => ratioChart(k, p.points, p.target))));
+}
+
+const DRAW: Record<View, (m: Model) => HTMLElement> = { summary: summaryView, clients: clientsView, refusals: refusalsView, programs: programsView, tree: treeView, bench: benchView };
 
 function problem(title: string, text: string): HTMLElement {
   return h('div', { class: 'problem', role: 'alert', id: 'problem' }, h('h2', {}, title), h('p', {}, text));
 }
 
 function show(app: HTMLElement, loaded: Loaded[]): void {
-  const good = loaded.filter((l): l is Extract<Loaded, { ok: true }> => l.ok).map((l) => l.model);
+  const models = loaded.filter((l): l is Extract<Loaded, { ok: true }> => l.ok).map((l) => l.model);
+  // Benchmark runs are charted together, one point per run.
+  const benches = models.filter((m) => m.command === 'bench');
+  const good = [...models.filter((m) => m.command !== 'bench'), ...(benches.length > 0 ? [benchRuns(benches.flatMap((b) => b.runs))] : [])];
   const bad = loaded.filter((l): l is Extract<Loaded, { ok: false }> => !l.ok);
   const problems = bad.map((b) => problem(`${b.name} cannot be shown`, b.why));
   if (good.length === 0) { app.replaceChildren(...problems); return; }
@@ -188,7 +231,8 @@ function show(app: HTMLElement, loaded: Loaded[]): void {
   const pick = good.length > 1 ? h('select', { 'data-role': 'report' }, ...good.map((g, i) => h('option', { value: String(i) }, `${g.name} (${g.command})`))) : null;
   const main = h('main', {});
   const draw = () => {
-    nav.replaceChildren(...VIEWS.map((v) => {
+    if (!viewsOf(current).includes(view)) view = viewsOf(current)[0]!;
+    nav.replaceChildren(...viewsOf(current).map((v) => {
       const count = v === 'refusals' ? ` (${current.clients.filter((c) => c.reason).length})` : v === 'clients' ? ` (${current.clients.length})` : v === 'programs' ? ` (${current.programs.filter((p) => p.mixed).length})` : '';
       const b = h('button', { 'data-view': v, class: v === view ? 'on' : '' }, TITLES[v] + count);
       b.addEventListener('click', () => { view = v; history.replaceState(null, '', `#${v}`); draw(); });

@@ -1,6 +1,6 @@
 // The page's one view of any report: scan, plan, bind, unbind, verify and sync reports have
 // different shapes (docs/scan-json.md, docs/report-json.md); every view below reads this instead.
-import { reportKind, type PageCommand } from '../../src/report/report-kind.js';
+import { reportKind, type ReportCommand } from '../../src/report/report-kind.js';
 
 export interface Layer { name: string; path: string; machine: string; abiMin: number; abiMax: number; kernelMin: string; revision: number }
 
@@ -32,9 +32,17 @@ export interface Client {
 export interface ProgramObject { path: string; abi: number | null; layer: string | null }
 export interface Program { path: string; mixed: boolean; objects: ProgramObject[] }
 
+/** One run of a benchmark suite: its ratios of our time to each peer's (below 1: we are faster). */
+export interface BenchRun {
+  name: string;
+  benchmark: string;
+  date: string;
+  ratios: { ours: string; peer: string; value: number; target: { op: string; value: number } | null }[];
+}
+
 export interface Model {
   name: string;
-  command: PageCommand;
+  command: ReportCommand;
   image: string;
   kernel: string | null;
   catalog: Layer[];
@@ -44,6 +52,8 @@ export interface Model {
   paths: Map<string, string>;
   counts: { title: string; rows: [string, number][] }[];
   warnings: string[];
+  /** Benchmark runs (command `bench`), oldest first. */
+  runs: BenchRun[];
 }
 
 export type Loaded = { ok: true; model: Model } | { ok: false; name: string; why: string };
@@ -112,7 +122,7 @@ function fromScan(name: string, r: Json): Model {
   }
   const c = r.counts as Json;
   return {
-    name, command: 'scan', image: r.image, kernel: null, catalog: [], clients, programs: [], paths, warnings: [],
+    name, command: 'scan', image: r.image, kernel: null, catalog: [], clients, programs: [], paths, warnings: [], runs: [],
     counts: [
       { title: 'Files', rows: [['regular files', c.files], ['ELF', c.elf], ['other', c.other], ['unreadable', c.errors], ['directories', c.directories], ['symlinks', c.symlinks]] },
       { title: 'ELF by machine', rows: tally(files.filter((f) => f.machineName).map((f) => f.machineName)) },
@@ -123,7 +133,7 @@ function fromScan(name: string, r: Json): Model {
   };
 }
 
-function fromRewrite(name: string, command: PageCommand, r: Json, scan: Json | null): Model {
+function fromRewrite(name: string, command: ReportCommand, r: Json, scan: Json | null): Model {
   const kernel = typeof r.kernel === 'string' && r.kernel !== 'none' ? r.kernel : null;
   const catalog: Layer[] = (r.catalog as Json[] ?? []).map((l) => ({ name: l.name, path: l.path, machine: l.machine, abiMin: l.abiMin, abiMax: l.abiMax, kernelMin: l.kernelMin, revision: l.revision }));
   const paths = scan && Array.isArray(scan.files) ? scanPaths(scan.files as Json[]) : new Map<string, string>();
@@ -139,7 +149,7 @@ function fromRewrite(name: string, command: PageCommand, r: Json, scan: Json | n
   for (const p of programs) for (const o of p.objects) if (!paths.has(o.path)) paths.set(o.path, `in the closure of ${p.path}`);
   const passed = (r.passedThrough ?? {}) as Json;
   return {
-    name, command, image: r.image, kernel, catalog, clients, programs, paths, warnings: (r.warnings as string[]) ?? [],
+    name, command, image: r.image, kernel, catalog, clients, programs, paths, warnings: (r.warnings as string[]) ?? [], runs: [],
     counts: [
       { title: 'Clients by machine', rows: tally(clients.map((c) => c.machine)) },
       { title: 'Clients by ABI', rows: tally(clients.map((c) => `ABI ${c.abi ?? 'none'}`)) },
@@ -157,9 +167,26 @@ export function load(name: string, doc: unknown, scan: unknown = null): Loaded {
   if (!kind.ok) return { ok: false, name, why: kind.why };
   try {
     const r = doc as Json;
+    if (kind.command === 'bench') return { ok: true, model: benchRuns([fromBench(name, r)]) };
     return { ok: true, model: kind.command === 'scan' ? fromScan(name, r) : fromRewrite(name, kind.command, r, reportKind(scan).ok ? scan as Json : null) };
   } catch (error) {
     // A report cut short or edited by hand: say so on the page, not only in the console.
     return { ok: false, name, why: `a ${kind.command} report the page cannot read: ${(error as Error).message}` };
   }
+}
+
+function fromBench(name: string, r: Json): BenchRun {
+  const ratios = (r.ratios as Json[]).filter((x) => typeof x.value === 'number')
+    .map((x) => ({ ours: String(x.ours), peer: String(x.peer), value: x.value as number, target: x.target && typeof x.target.value === 'number' ? { op: String(x.target.op), value: x.target.value as number } : null }));
+  return { name, benchmark: r.benchmark, date: r.date, ratios };
+}
+
+/** Every benchmark run of the page, as one model: the charts put the runs side by side. */
+export function benchRuns(runs: BenchRun[]): Model {
+  runs = [...runs].sort((a, b) => a.date.localeCompare(b.date));
+  return {
+    name: `benchmarks (${runs.length} run${runs.length === 1 ? '' : 's'})`, command: 'bench', image: runs.map((r) => r.name).join(', '), kernel: null, catalog: [], clients: [], programs: [],
+    paths: new Map(), warnings: [], runs,
+    counts: [{ title: 'Runs', rows: tally(runs.map((r) => r.benchmark)) }],
+  };
 }
