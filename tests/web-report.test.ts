@@ -201,5 +201,18 @@ describe('syslayer report', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(`syslayer: report: ${join(ROOT, 'package.json')}: not a syslayer report: its "tool" is missing, not "syslayer"\n`);
     expect(existsSync(join(work, 'x.html'))).toBe(false);
+    const text = syslayer('report', join(ROOT, 'README.md'), '-o', join(work, 'x.html'));
+    expect(text.status).toBe(2);
+    expect(text.stderr).toMatch(/^syslayer: report: neither a syslayer JSON report nor an image: .*README\.md: not an image/);
+    expect(existsSync(join(work, 'x.html'))).toBe(false);
+  });
+
+  it('plans a tar image as it plans a directory', () => {
+    const tar = join(work, 'rootfs.tar');
+    execFileSync('tar', ['-C', join(work, 'rootfs'), '-cf', tar, '.']);
+    const r = syslayer('report', tar, '-o', join(work, 'tar.html'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`syslayer: wrote ${join(work, 'tar.html')} (1 report; planned ${tar})\n`);
+    expect(readFileSync(join(work, 'tar.html'), 'utf8')).toContain('"path":"usr/bin/arm-demo"');
   });
 });
