@@ -58,7 +58,9 @@ export interface Model {
 
 export type Loaded = { ok: true; model: Model } | { ok: false; name: string; why: string };
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- read from a report checked by reportKind
+// Inside this module only: a report reportKind has accepted, read field by field into the types above.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 /** Orders kernel versions a.b.c numerically. */
 export function compareKernels(a: string, b: string): number {
@@ -85,6 +87,9 @@ export function explain(machine: string, abi: number | null, kernel: string | nu
     const others = candidates.filter((c) => c !== chosen);
     summary = `ABI ${abi} in ${chosen.abiMin}–${chosen.abiMax}, kernel_min ${chosen.kernelMin}${kernel ? ` ≤ ${kernel}` : ''}, revision ${chosen.revision}`;
     if (others.length > 0) summary += `; highest kernel_min, then revision, of ${candidates.length} candidates`;
+    // verify checks each file against its bind record's kernel, or the catalog may have changed:
+    // say so rather than claim the rule picked it.
+    if (candidates[0] && candidates[0] !== chosen) summary += `; the rule replayed on this catalog and kernel picks ${candidates[0].name}`;
   } else if (catalog.every((l) => l.machine !== machine)) {
     summary = `the catalog has no layer for ${machine} (it has: ${[...new Set(catalog.map((l) => l.machine))].join(', ') || 'nothing'})`;
   } else if (candidates.length === 0) {
