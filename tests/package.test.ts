@@ -90,15 +90,15 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('the packed tarball', () => {
   it('carries what runs and what the help points to: compiled code with its types, the cores, the ABI table, the docs', () => {
     for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/syslayer.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js',
-      'dist/src/classify/reader-thread.js', 'dist/workers/core-worker.js', 'build/syslayer.wasm', 'build/syslayer.debug.wasm', 'data/abi.json',
+      'dist/src/classify/reader-thread.js', 'dist/workers/core-worker.js', 'build/syslayer.wasm', 'build/syslayer.debug.wasm', 'build/web/main.js', 'build/web/report.css', 'data/abi.json',
       'docs/scan-json.md', 'docs/report-json.md']) {
       expect(packed, f).toContain(f);
     }
   });
 
   it('carries no tests, corpus, benchmarks, sources or build leftovers', () => {
-    const stray = packed.filter((f) => /^(tests|corpus|benchmarks|sdk|assembly|scripts|src|workers|\.ci)\//.test(f) || f.endsWith('.map')
-      || f.endsWith('.wat') || (f.startsWith('build/') && !/^build\/syslayer(\.debug)?\.wasm$/.test(f)));
+    const stray = packed.filter((f) => /^(tests|corpus|benchmarks|sdk|assembly|scripts|src|workers|web|\.ci)\//.test(f) || f.endsWith('.map')
+      || f.endsWith('.wat') || (f.startsWith('build/') && !/^build\/(syslayer(\.debug)?\.wasm|web\/main\.js|web\/report\.css)$/.test(f)));
     expect(stray).toEqual([]);
   });
 });

@@ -90,6 +90,14 @@ const COMMANDS: CommandSpec[] = [
       { name: 'root', value: '<dir>', description: 'with --packages: the root whose var/lib/dpkg is read (default /)' }],
   },
   {
+    name: 'report', description: 'one self-contained HTML page (no network; opens from disk) of JSON reports of scan, plan, bind, unbind, verify or sync, of benchmark results, or of directory images, planned with --kernel and --layers',
+    operands: [{ name: 'input', description: 'a --json report of scan, plan, bind, unbind, verify or sync, a benchmark results file, or a directory image to plan', variadic: true }],
+    options: [
+      { name: 'output', short: 'o', value: '<file.html>', description: 'where to write the page (required)' },
+      TARGET_KERNEL, LAYERS,
+    ],
+  },
+  {
     name: 'hooks', description: 'the dpkg hooks that keep an image bound: package (build the syslayer-hooks .deb), install or remove it under --root',
     operands: [{ name: 'action', description: 'package, install or remove' }],
     options: [
@@ -191,6 +199,13 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       return (await import('../commands/bench.js')).benchImage(operands[0]!, rest);
     case 'hooks':
       return (await import('./hooks-command.js')).runHooks(operands[0]!, options as HooksFlags);
+    case 'report': {
+      const opts = options as { output?: string; kernel?: KernelOption; layers?: string[] };
+      if (opts.output === undefined || opts.output === '-') throw new UsageError('report: -o <file.html> names the page to write (a file, not standard output)');
+      const done = await (await import('../commands/report.js')).report({ inputs: operands, output: opts.output, kernel: opts.kernel ?? { kind: 'auto' }, layerDirs: opts.layers ?? [] });
+      process.stderr.write(`syslayer: wrote ${opts.output} (${done.shown} report${done.shown === 1 ? '' : 's'}${done.planned.length > 0 ? `; planned ${done.planned.join(', ')}` : ''})\n`);
+      return EXIT_OK;
+    }
     case 'sync': {
       const opts = options as RewriteFlags;
       const timers = new Timers(entered);
@@ -300,6 +315,7 @@ const EPILOGUE = `Examples:
   syslayer unbind --stdout bound/usr/bin/app | md5sum    one original, for integrity tools
   syslayer verify --packages --root R                    bound files against dpkg's sums
   syslayer hooks install --root R                        dpkg triggers that keep R bound
+  syslayer report bind.json rootfs/ -o report.html       one HTML page of reports (and plans of images)
 
 Exit status:
   0    all went well
