@@ -20,7 +20,7 @@ export const EXIT_SOME_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 const DESCRIPTION = 'Binds the ELF objects of an OS image to their system-call layers';
-const IMAGE = `a directory, a tar image (${TAR_FORMATS}: told by its bytes), one ELF file, or - for standard input`;
+const IMAGE = `a directory, a tar image (${TAR_FORMATS}: told by its bytes), a container image (an OCI layout, an oci-archive or a docker archive), one ELF file, or - for standard input`;
 
 const json = (description: string): OptionSpec => ({ name: 'json', description });
 const perf: OptionSpec = { name: 'perf', description: 'print the time of each pass on stderr' };
