@@ -4,7 +4,7 @@
 // is an error listing what the catalog has for that machine. The expected answers below are read
 // off that text, not off a run of the code.
 import { describe, expect, it } from 'vitest';
-import { selectLayer, type ObjectToBind } from '../src/catalog/select.js';
+import { consider, selectExplained, selectLayer, type ObjectToBind } from '../src/catalog/select.js';
 import type { Layer } from '../src/catalog/catalog.js';
 
 const EM_X86_64 = 62;
@@ -171,5 +171,50 @@ describe('the selected layer must link', () => {
     broken.linkErrors.set(1, 'symbol helper is undefined: a layer must be self-contained (at file offset 0x1f8)');
     expect(pick([older, broken], object(1), KV(5, 0))).toBe(
       `error: layer broken revision 1 (ABI 1..2, kernel >= 4.11.0, ${broken.path}) does not link for ABI 1: symbol helper is undefined: a layer must be self-contained (at file offset 0x1f8)`);
+  });
+});
+
+describe('selectExplained: what the JSON report says of a client is the rule\'s own answer', () => {
+  // One layer left out by each filter, in the rule's order, and three candidates out of order.
+  const other = layer({ machine: EM_AARCH64, machineName: 'AARCH64', kernelMin: KV(3, 2) });
+  const low = layer({ kernelMin: KV(3, 2), revision: 5 });
+  const class32 = layer({ class: 32, kernelMin: KV(3, 2) });
+  const big = layer({ endian: 'big', kernelMin: KV(3, 2) });
+  const high1 = layer({ kernelMin: KV(4, 11), revision: 1 });
+  const abiOut = layer({ abiMin: 3, abiMax: 4, kernelMin: KV(3, 2) });
+  const tooNew = layer({ kernelMin: KV(6, 2) });
+  const high2 = layer({ kernelMin: KV(4, 11), revision: 2 });
+  const catalog = [other, low, class32, big, high1, abiOut, tooNew, high2];
+  const at = (l: Layer) => catalog.indexOf(l);
+
+  it('lists the candidates best first and each other layer with the first filter it fails', () => {
+    const { selected, detail } = selectExplained(catalog, object(2), KV(6, 1));
+    expect(detail.candidates).toEqual([at(high2), at(high1), at(low)]);
+    expect(detail.excluded).toEqual([
+      { layer: at(other), reason: 'machine' },
+      { layer: at(class32), reason: 'class' },
+      { layer: at(big), reason: 'byteOrder' },
+      { layer: at(abiOut), reason: 'abi' },
+      { layer: at(tooNew), reason: 'kernel' },
+    ]);
+    expect(selected.ok && selected.layer).toBe(high2);
+    expect(detail.layer).toBe(at(high2));
+    // The same verdict selectLayer gives, and consider's lists unchanged.
+    expect(selectLayer(catalog, object(2), KV(6, 1))).toEqual(selected);
+    expect(consider(catalog, object(2), KV(6, 1))).toEqual({ candidates: detail.candidates, excluded: detail.excluded });
+  });
+
+  it('a refusal keeps what was weighed: an ambiguity has candidates and no layer', () => {
+    const twin = layer({ kernelMin: KV(4, 11), revision: 2 });
+    const { selected, detail } = selectExplained([high2, twin], object(1), KV(5, 0));
+    expect(selected.ok).toBe(false);
+    expect(detail).toEqual({ layer: null, candidates: [0, 1], excluded: [] });
+  });
+
+  it('no candidate: every layer excluded, no layer, the same reason selectLayer gives', () => {
+    const { selected, detail } = selectExplained([other, tooNew], object(2), KV(5, 0));
+    expect(detail).toEqual({ layer: null, candidates: [], excluded: [{ layer: 0, reason: 'machine' }, { layer: 1, reason: 'kernel' }] });
+    expect(selected).toEqual(selectLayer([other, tooNew], object(2), KV(5, 0)));
+    expect(selected.ok ? '' : selected.reason).toMatch(/the catalog has for X86_64: layer-\d+ revision 1 \(ABI 1\.\.2, kernel >= 6\.2\.0/);
   });
 });

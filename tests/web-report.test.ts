@@ -94,6 +94,7 @@ describe('syslayer report', () => {
     const why = await row.locator('td.why').innerText();
     expect(why).toContain('ABI 2 in 1–2, kernel_min 4.11.0 ≤ 6.1.0, revision 1');
     expect(why).toMatch(/candidate: linux-3\.2/);
+    expect(why).toContain('✔ chosen: linux-4.11');
     await shot(page, 'clients');
     await page.click('button[data-view=programs]');
     const graph = page.locator('section.program[data-path="usr/bin/mixed-main"] svg');
@@ -126,9 +127,25 @@ describe('syslayer report', () => {
     const row = page.locator('tr[data-path="usr/bin/arm-demo"]');
     await expect(row.locator('td.reason').textContent()).resolves.toBe('no layer serves ABI 2 on AARCH64 for kernel 6.1.0; the catalog has for AARCH64: none');
     await expect(page.locator('tbody tr').count()).resolves.toBe(1);
+    await expect(row.locator('td').nth(4).textContent()).resolves.toBe('the catalog has no layer for AARCH64 (it has: X86_64)');
     await shot(page, 'refusals');
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('the bind report\'s selection of each client is the rule\'s: candidates best first, the chosen one its layer, the rest excluded with a reason', () => {
+    type Selection = { layer: number | null; candidates: number[]; excluded: { layer: number; reason: string }[] };
+    const r = JSON.parse(readFileSync(join(work, 'bind.json'), 'utf8')) as { catalog: { name: string }[]; clients: { path: string; layer: { name: string } | null; selection?: Selection }[] };
+    const names = (ix: number[]) => ix.map((i) => r.catalog[i]!.name);
+    const client = (path: string) => r.clients.find((c) => c.path === path)!;
+    // The sample image's catalog: linux-3.2 and linux-4.11, both x86-64, ABI 1..2; the target is 6.1.0.
+    const x86 = client('usr/bin/abi2-demo').selection!;
+    expect(names(x86.candidates)).toEqual(['linux-4.11', 'linux-3.2']);
+    expect(x86.excluded).toEqual([]);
+    expect(r.catalog[x86.layer!]!.name).toBe(client('usr/bin/abi2-demo').layer!.name);
+    const arm = client('usr/bin/arm-demo').selection!;
+    expect(arm).toEqual({ layer: null, candidates: [], excluded: r.catalog.map((_, i) => ({ layer: i, reason: 'machine' })) });
+    for (const c of r.clients) expect(c.selection?.layer == null ? null : r.catalog[c.selection.layer]!.name, c.path).toBe(c.layer?.name ?? null);
   });
 
   it('shows a scan report: ELF files by machine and type', async () => {
@@ -149,6 +166,8 @@ describe('syslayer report', () => {
     await expect(page.locator('.pageinfo').textContent()).resolves.toBe('101–200 of 10000 clients');
     await page.fill('input[data-role=filter]', 'client-9999');
     await expect(page.locator('tbody tr').count()).resolves.toBe(1);
+    // A report written before clients carried `selection`: the page says so, it does not guess.
+    await expect(page.locator('tbody tr td.why').textContent()).resolves.toBe('the report has no selection details');
     await page.click('button[data-view=tree]');
     await page.click('[data-dir="usr"]');
     await page.click('[data-dir="usr/lib"]');

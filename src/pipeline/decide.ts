@@ -4,13 +4,13 @@
 // image as a tarball get the same answers.
 import type { ElfFacts } from '../core/facts.js';
 import type { Layer } from '../catalog/catalog.js';
-import { selectLayer } from '../catalog/select.js';
+import { selectExplained, type SelectionDetail } from '../catalog/select.js';
 
 export type Decision =
-  /** Bind with `catalog[layer]`. */
-  | { action: 'bind'; layer: number }
-  /** A syslayer client that cannot be bound; `reason` says why. */
-  | { action: 'refuse'; reason: string }
+  /** Bind with `catalog[layer]`; `selection` is what the rule weighed (for the report). */
+  | { action: 'bind'; layer: number; selection: SelectionDetail }
+  /** A syslayer client that cannot be bound; `reason` says why, `selection` is present when the rule refused. */
+  | { action: 'refuse'; reason: string; selection?: SelectionDetail }
   /** A client, but no kernel to select for (unbind, verify against each record's kernel). */
   | { action: 'keep' }
   /** Not a syslayer client: it passes through untouched. */
@@ -37,6 +37,6 @@ export function decide(f: ElfFacts, catalog: readonly Layer[], kernel: number | 
   if (s.reservation === null) return { action: 'refuse', reason: 'no .syslayer reservation' };
   if (s.refusal) return { action: 'refuse', reason: s.refusal };
   if (kernel === null) return KEEP;
-  const selected = selectLayer(catalog, { machine: f.machine, machineName: f.machineName, class: f.class, endian: f.endian, abi: s.abi }, kernel);
-  return selected.ok ? { action: 'bind', layer: catalog.indexOf(selected.layer) } : { action: 'refuse', reason: selected.reason };
+  const { selected, detail } = selectExplained(catalog, { machine: f.machine, machineName: f.machineName, class: f.class, endian: f.endian, abi: s.abi }, kernel);
+  return selected.ok ? { action: 'bind', layer: detail.layer!, selection: detail } : { action: 'refuse', reason: selected.reason, selection: detail };
 }

@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 import { ImageTree } from './image-tree.js';
 import { loadCatalog, type Layer } from '../catalog/catalog.js';
 import { decide, isClient, type Decision } from './decide.js';
+import type { SelectionDetail } from '../catalog/select.js';
 import { formatKernelVersion, type KernelOption } from '../catalog/kernel-version.js';
 import { kernelFromImage } from '../catalog/kernel-from-image.js';
 import { scanImage, type ElfFileRecord, type ScanReport } from '../classify/scan-directory.js';
@@ -33,6 +34,8 @@ export interface PlannedClient {
   /** Index into the plan's catalog, or null when no layer can be bound (see error). */
   layer: number | null;
   error?: string;
+  /** What the selection rule weighed, by index into the plan's catalog; absent when the rule did not run (no target kernel, no ABI note, no reservation). */
+  selection?: SelectionDetail;
 }
 
 export interface ProgramLayers {
@@ -91,7 +94,9 @@ export function planFor(p: { image: string; root: string; single: boolean; kerne
   const clients: PlannedClient[] = elf.filter(isClient).map((f) => {
     const d = decided?.get(f.path) ?? decide(f, catalog, kernel);
     const base = { path: f.path, abi: f.syslayer?.abi ?? null, machineName: f.machineName, bound: f.syslayer?.bound ?? false };
-    return d.action === 'bind' ? { ...base, layer: d.layer } : d.action === 'refuse' ? { ...base, layer: null, error: d.reason } : { ...base, layer: null };
+    const selection = d.action === 'bind' || d.action === 'refuse' ? d.selection : undefined;
+    const withSelection = selection ? { ...base, selection } : base;
+    return d.action === 'bind' ? { ...withSelection, layer: d.layer } : d.action === 'refuse' ? { ...withSelection, layer: null, error: d.reason } : { ...base, layer: null };
   });
 
   const byPath = new Map(clients.map((c) => [c.path, c]));

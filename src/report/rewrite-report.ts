@@ -55,6 +55,7 @@ export function reportJson(plan: Plan, outcomes: FileOutcome[] | null, command: 
       wasBound: c.bound,
       layer: c.layer === null ? null : { name: plan.catalog[c.layer]!.name, revision: plan.catalog[c.layer]!.revision, path: plan.catalog[c.layer]!.path },
       ...(c.error ? { error: c.error } : {}),
+      ...(c.selection ? { selection: c.selection } : {}),
       ...(byPath.has(c.path) ? { outcome: byPath.get(c.path) } : {}),
     })),
     ...(hidden.length > 0 ? { hiddenOutcomes: hidden } : {}),

@@ -65,6 +65,7 @@ function summaryView(m: Model): HTMLElement {
 function whyCell(c: Client): HTMLElement {
   if (!c.why) return h('td', {}, c.reason ?? '—');
   const w = c.why;
+  if (w.candidates.length === 0 && w.excluded.length === 0) return h('td', { class: 'why' }, w.summary);
   const detail = h('ul', {},
     ...w.candidates.map((l) => h('li', {}, `${l === w.chosen ? '✔ chosen' : 'candidate'}: ${l.name} (ABI ${l.abiMin}–${l.abiMax}, kernel_min ${l.kernelMin}, revision ${l.revision})`)),
     ...w.excluded.map((x) => h('li', {}, `✘ ${x.layer.name}: ${x.reason}`)));

@@ -4,15 +4,18 @@ import { reportKind, type ReportCommand } from '../../src/report/report-kind.js'
 
 export interface Layer { name: string; path: string; machine: string; abiMin: number; abiMax: number; kernelMin: string; revision: number }
 
-/** Why a client has its layer, or none: the selection rule's inputs (DESIGN.md §3), from the catalog. */
+/**
+ * Why a client has its layer, or none: what the selection rule (src/catalog/select.ts) weighed, as
+ * the report's `selection` carries it. The page only shows it; it never runs the rule itself.
+ */
 export interface Why {
   kernel: string | null;
-  /** Layers of the client's machine whose ABI range and kernel_min admit it. */
+  /** Layers that pass every filter of the rule, in its order (best first). */
   candidates: Layer[];
-  /** Layers of the client's machine that the rule left out, each with its reason. */
+  /** The other catalog layers, each with the filter that left it out. */
   excluded: { layer: Layer; reason: string }[];
   chosen: Layer | null;
-  /** One line: how the chosen layer won among the candidates. */
+  /** One line: how the chosen layer won among the candidates, or that the report does not say. */
   summary: string;
 }
 
@@ -62,40 +65,37 @@ export type Loaded = { ok: true; model: Model } | { ok: false; name: string; why
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
-/** Orders kernel versions a.b.c numerically. */
-export function compareKernels(a: string, b: string): number {
-  const pa = a.split('.').map(Number), pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  return 0;
-}
-
-/** The selection rule of DESIGN.md §3, replayed on the report's catalog so the page can say why. */
-export function explain(machine: string, abi: number | null, kernel: string | null, catalog: Layer[], chosenName: string | null): Why {
-  const excluded: Why['excluded'] = [];
-  const candidates: Layer[] = [];
-  for (const l of catalog) {
-    if (l.machine !== machine) continue;
-    if (abi === null) excluded.push({ layer: l, reason: 'the client has no ABI note' });
-    else if (abi < l.abiMin || abi > l.abiMax) excluded.push({ layer: l, reason: `ABI ${abi} is outside ${l.abiMin}–${l.abiMax}` });
-    else if (kernel !== null && compareKernels(l.kernelMin, kernel) > 0) excluded.push({ layer: l, reason: `kernel_min ${l.kernelMin} is above the target ${kernel}` });
-    else candidates.push(l);
-  }
-  candidates.sort((a, b) => compareKernels(b.kernelMin, a.kernelMin) || b.revision - a.revision);
-  const chosen = (chosenName !== null ? catalog.find((l) => l.name === chosenName && l.machine === machine) : undefined) ?? null;
+/** What a report's `selection` of one client says (docs/report-json.md), in words. */
+export function describeSelection(selection: Json | undefined, machine: string, abi: number | null, kernel: string | null, catalog: Layer[]): Why {
+  if (!selection) return { kernel, candidates: [], excluded: [], chosen: null, summary: 'the report has no selection details' };
+  const at = (i: number): Layer => {
+    const l = catalog[i];
+    if (!l) throw new Error(`selection names catalog layer ${i}, the catalog has ${catalog.length}`);
+    return l;
+  };
+  const because = (l: Layer, reason: string): string => {
+    switch (reason) {
+      case 'machine': return `for ${l.machine}, not ${machine}`;
+      case 'class': return 'another ELF class';
+      case 'byteOrder': return 'another byte order';
+      case 'abi': return `ABI ${abi ?? 'none'} is outside ${l.abiMin}–${l.abiMax}`;
+      case 'kernel': return `kernel_min ${l.kernelMin} is above the target ${kernel ?? 'kernel'}`;
+      default: return reason;
+    }
+  };
+  const candidates = (selection.candidates as number[]).map(at);
+  const excluded = (selection.excluded as Json[]).map((x) => { const l = at(x.layer); return { layer: l, reason: because(l, String(x.reason)) }; });
+  const chosen = typeof selection.layer === 'number' ? at(selection.layer) : null;
   let summary: string;
   if (chosen) {
-    const others = candidates.filter((c) => c !== chosen);
     summary = `ABI ${abi} in ${chosen.abiMin}–${chosen.abiMax}, kernel_min ${chosen.kernelMin}${kernel ? ` ≤ ${kernel}` : ''}, revision ${chosen.revision}`;
-    if (others.length > 0) summary += `; highest kernel_min, then revision, of ${candidates.length} candidates`;
-    // verify checks each file against its bind record's kernel, or the catalog may have changed:
-    // say so rather than claim the rule picked it.
-    if (candidates[0] && candidates[0] !== chosen) summary += `; the rule replayed on this catalog and kernel picks ${candidates[0].name}`;
-  } else if (catalog.every((l) => l.machine !== machine)) {
+    if (candidates.length > 1) summary += `; highest kernel_min, then revision, of ${candidates.length} candidates`;
+  } else if (candidates.length > 0) {
+    summary = `${candidates.length} candidate${candidates.length === 1 ? '' : 's'}; the rule chose none`;
+  } else if (excluded.every((x) => x.layer.machine !== machine)) {
     summary = `the catalog has no layer for ${machine} (it has: ${[...new Set(catalog.map((l) => l.machine))].join(', ') || 'nothing'})`;
-  } else if (candidates.length === 0) {
-    summary = `no layer of ${machine} admits ABI ${abi ?? 'none'}${kernel ? ` on kernel ${kernel}` : ''}`;
   } else {
-    summary = `${candidates.length} candidates; none was bound`;
+    summary = `no layer of ${machine} admits ABI ${abi ?? 'none'}${kernel ? ` on kernel ${kernel}` : ''}`;
   }
   return { kernel, candidates, excluded, chosen, summary };
 }
@@ -148,7 +148,7 @@ function fromRewrite(name: string, command: ReportCommand, r: Json, scan: Json |
     const reason: string | null = c.error ?? (outcome?.status === 'error' ? outcome.error ?? 'error' : null);
     const status = outcome?.status ?? (layer ? 'planned' : 'refused');
     paths.set(c.path, `client, ABI ${c.abi ?? 'none'}, ${c.machine}: ${layer ?? 'no layer'} (${status})`);
-    return { path: c.path, machine: c.machine, abi: c.abi ?? null, type: null, layer, status: reason && status !== 'refused' ? 'error' : status, reason, why: explain(c.machine, c.abi ?? null, kernel, catalog, layer) };
+    return { path: c.path, machine: c.machine, abi: c.abi ?? null, type: null, layer, status: reason && status !== 'refused' ? 'error' : status, reason, why: describeSelection(c.selection as Json | undefined, c.machine, c.abi ?? null, kernel, catalog) };
   });
   const programs: Program[] = (r.programs as Json[] ?? []).map((p) => ({ path: p.path, mixed: !!p.mixed, objects: (p.objects as Json[]).map((o) => ({ path: o.path, abi: o.abi ?? null, layer: o.layer ?? null })) }));
   for (const p of programs) for (const o of p.objects) if (!paths.has(o.path)) paths.set(o.path, `in the closure of ${p.path}`);
