@@ -110,7 +110,7 @@ function runFrom(rootfs: string, program: string, arch: 'x86_64' | 'aarch64') {
   return arch === 'x86_64' ? spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' }) : spawnSync('qemu-aarch64', args, { encoding: 'utf8' });
 }
 
-interface BindJson { clients: { path: string; layer?: { path: string }; outcome?: { status: string; layer?: string; imageLayer?: number } }[]; hiddenOutcomes?: { path: string; status: string; imageLayer: number }[] }
+interface BindJson { catalog: { path: string }[]; clients: { path: string; layer?: { path: string }; selection?: { layer: number | null; candidates: number[] }; outcome?: { status: string; layer?: string; imageLayer?: number } }[]; hiddenOutcomes?: { path: string; status: string; imageLayer: number }[] }
 
 describe.each(['oci-gzip', 'oci-zstd', 'oci-plain'])('an OCI layout with %s layers', (name) => {
   const input = () => join(IMAGES, name);
@@ -285,6 +285,9 @@ describe('a multi-platform image', () => {
       // Each platform's own layer objects: the layer's path names the client's platform.
       const platform = c.path.slice(0, c.path.indexOf(':'));
       expect(c.layer!.path, c.path).toBe(`${join(IMAGES, 'oci-multi')}:${platform}:usr/lib/syslayer/layers/linux-4.11.o`);
+      // The selection's indices point into the combined catalog, at the same layer.
+      expect(report.catalog[c.selection!.layer!]!.path, c.path).toBe(c.layer!.path);
+      for (const k of c.selection!.candidates) expect(report.catalog[k]!.path.startsWith(`${join(IMAGES, 'oci-multi')}:${platform}:`), c.path).toBe(true);
     }
     const manifests = manifestsOf(bound);
     expect(manifests.map((m) => m.descriptor.platform?.architecture).sort()).toEqual(['amd64', 'arm64']);
