@@ -3,12 +3,11 @@
 // SHA-256; when the recorded layer is in the catalog, the original is also bound again and
 // compared with the file, since a change to the bytes binding replaced does not show in the
 // original (DESIGN §8: re-derive, do not trust the record).
-import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Core, compileCore } from '../core/core.js';
 import { loadCatalog } from '../catalog/catalog.js';
 import { UsageError } from '../errors.js';
-import { differsFromFreshBinding, originalOf, recordedLayer } from '../transform/file-operations.js';
+import { originalOf, rebindingCheck } from '../transform/file-operations.js';
 
 export type OriginalResult =
   | { ok: true; bytes: Uint8Array; bound: false }
@@ -31,9 +30,8 @@ export function originalBytes(file: string, layerDirs: readonly string[]): Origi
   if (!o.ok) return o;
   if (!o.bound) return { ok: true, bytes, bound: false };
   const original = Buffer.from(o.original); // the core's next calls reuse its memory
-  const recorded = recordedLayer(catalog, o.prepared, o.prepared.old!);
-  if (typeof recorded === 'string') return { ok: true, bytes: original, bound: true, layer: o.layer, rebound: false, unchecked: recorded };
-  const differs = differsFromFreshBinding(core, o.prepared, recorded, hash('sha256', bytes, 'buffer'));
-  if (differs) return { ok: false, error: `changed after binding: ${differs}` };
+  const check = rebindingCheck(core, catalog, o.prepared, bytes);
+  if (!check.checked) return { ok: true, bytes: original, bound: true, layer: o.layer, rebound: false, unchecked: check.why };
+  if (check.differs) return { ok: false, error: `changed after binding: ${check.differs}` };
   return { ok: true, bytes: original, bound: true, layer: o.layer, rebound: true };
 }

@@ -9,7 +9,7 @@ import { startsElf } from '../core/elf-magic.js';
 import { fsPath } from '../names/path-bytes.js';
 import { packageFiles } from '../packages/dpkg-database.js';
 import { pathInRoot } from '../util/path-in-root.js';
-import { differsFromFreshBinding, originalOf, recordedLayer } from '../transform/file-operations.js';
+import { originalOf, rebindingCheck } from '../transform/file-operations.js';
 import { loadCatalog, type Layer } from '../catalog/catalog.js';
 import { IMAGE_LAYERS } from '../pipeline/image-paths.js';
 import type { ExitStatus } from './image-commands.js';
@@ -71,10 +71,9 @@ function checkFile(core: Core, catalog: readonly Layer[], root: string, path: st
     const bound = { ...base, originalMd5: original, layer: o.layer };
     if (original !== packageMd5) return { ...bound, status: 'changed', reason: 'bound, and its original differs from the package' };
     // The original is the package's; is the rest what binding made of it? Only the layer can say.
-    const recorded = recordedLayer(catalog, o.prepared, o.prepared.old!);
-    if (typeof recorded === 'string') return { ...bound, status: 'error', reason: `cannot check its binding: ${recorded} (--layers)` };
-    const differs = differsFromFreshBinding(core, o.prepared, recorded, hash('sha256', bytes, 'buffer'));
-    return differs ? { ...bound, status: 'changed', reason: `bound, then changed: ${differs}` } : { ...bound, status: 'bound-intact' };
+    const check = rebindingCheck(core, catalog, o.prepared, bytes);
+    if (!check.checked) return { ...bound, status: 'error', reason: `cannot check its binding: ${check.why} (--layers)` };
+    return check.differs ? { ...bound, status: 'changed', reason: `bound, then changed: ${check.differs}` } : { ...bound, status: 'bound-intact' };
   }
   if (asFound !== packageMd5) return { ...base, status: 'changed', originalMd5: asFound, reason: 'differs from the package' };
   // A layer object carries a reservation too, but it is what binding puts in, not a client.

@@ -218,6 +218,18 @@ export function differsFromFreshBinding(core: Core, prepared: PreparedClient, re
 }
 
 /**
+ * For a bound file whose original `prepare` restored in the core: binds that original again with
+ * the recorded layer (found in `catalog`) and compares with `asFound`, the file's bytes.
+ * `checked: false` says why that could not be done (the layer is not in the catalog).
+ */
+export function rebindingCheck(core: Core, catalog: readonly Layer[], prepared: PreparedClient, asFound: Uint8Array):
+  { checked: false; why: string } | { checked: true; differs: string | null } {
+  const recorded = recordedLayer(catalog, prepared, prepared.old!);
+  if (typeof recorded === 'string') return { checked: false, why: recorded };
+  return { checked: true, differs: differsFromFreshBinding(core, prepared, recorded, sha256(asFound)) };
+}
+
+/**
  * Re-derives a bound file instead of trusting its record (DESIGN §8): restores the original,
  * checks it against the record's SHA-256, binds it again with the recorded layer from the
  * catalog for the recorded kernel, and compares the bytes. Also checks that the selection rule
