@@ -71,8 +71,9 @@ async function readMergedView(set: ImageSet, image: ContainerImage, core: Core):
         if (elf) holdsElf[i] = true;
         return path.startsWith(IMAGE_LAYERS) ? elf : isLdSoConf(path);
       },
+      // Kept as views: each group has a buffer of its own, which no worker takes here.
       visit: async ({ files: group }) => group.map(({ path, bytes }) => {
-        files.set(path, Buffer.from(bytes));
+        files.set(path, bytes);
         return null;
       }),
     }));
