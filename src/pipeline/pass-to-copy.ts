@@ -30,6 +30,7 @@ export function copySink(image: string, tree: ImageTree, leftovers: readonly str
   const work = workBeside(final);
   const kept = keptEntries(tree);
   mkdirSync(work);
+  makeDirectories(work, kept.directories);
   const copy = new StreamingCopy(['-a', '--reflink=auto', '--parents', '-t', work], image, `copy ${image} to ${work}`, COPIES_AT_ONCE);
   copy.add(kept.others);
   const attributes = streamingAttributeCopy(image, work);
@@ -76,6 +77,16 @@ export function copySink(image: string, tree: ImageTree, leftovers: readonly str
     },
     abandon,
   };
+}
+
+/**
+ * Makes every directory of the copy before any file goes in. Two `cp --parents` at once (and a
+ * worker writing a bound file) may otherwise both find a parent missing, and the one whose mkdir
+ * comes second fails with "cannot make directory …: File exists" (seen in CI). Their attributes
+ * come from the input at the end (copyDirectories).
+ */
+function makeDirectories(root: string, directories: readonly string[]): void {
+  for (const dir of directories) if (dir !== '') mkdirSync(fsPath(join(root, dir)), { recursive: true });
 }
 
 /** Links `alias` to `leader` under `root`, making its directory if nothing was copied there yet. */
