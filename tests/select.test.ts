@@ -5,7 +5,7 @@
 // off that text, not off a run of the code.
 import { describe, expect, it } from 'vitest';
 import { consider, selectExplained, selectLayer, type ObjectToBind } from '../src/catalog/select.js';
-import type { Layer } from '../src/catalog/catalog.js';
+import type { Layer } from '../src/catalog/layer.js';
 
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;

@@ -5,13 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportPage } from '../src/report/web-report.js';
 import { ROOT, syslayer } from './helpers/cli.js';
+import { launchChromium, openPage } from './helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'build', 'screenshots');
 const SAMPLE = join(ROOT, 'build', 'sample-rootfs');
 
@@ -21,17 +20,7 @@ const pages: Record<'image' | 'bind' | 'scan' | 'big' | 'bad' | 'hostile' | 'ben
 /** Two committed runs of the peer benchmarks (benchmarks/peers.mjs). */
 const PEER_RUNS = ['peers-2026-12-02.json', 'peers-2026-12-02-before.json'].map((f) => join(ROOT, 'benchmarks', 'results', f));
 
-/** A page of the browser with every script error and console error collected. */
-async function open(file: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  // Anything the page asks the network for is a failure: it must be self-contained.
-  await page.route(/^(?!file:)/, (route) => { errors.push(`fetched ${route.request().url()}`); return route.abort(); });
-  await page.goto(pathToFileURL(file).href);
-  return { page, errors };
-}
+const open = (file: string) => openPage(browser, file);
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
 
@@ -44,7 +33,6 @@ function bigPlan(n: number): object {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
   if (!existsSync(SAMPLE)) execFileSync(process.execPath, [join(ROOT, 'scripts', 'sample-image.mjs')], { stdio: 'ignore' });
   mkdirSync(SHOTS, { recursive: true });
   work = mkdtempSync(join(tmpdir(), 'syslayer-web-'));
@@ -71,7 +59,7 @@ beforeAll(async () => {
   hostile.clients[0]!.path = 'usr/bin/</script><script>document.title="escaped"</script>';
   pages.hostile = join(work, 'hostile.html');
   writeFileSync(pages.hostile, reportPage([{ name: 'hostile.json', report: hostile }]));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -185,7 +173,7 @@ describe('syslayer report', () => {
     const runs = PEER_RUNS.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { date: string; ratios: { ours: string; peer: string; value: number }[] })
       .sort((a, b) => a.date.localeCompare(b.date));
     const { page, errors } = await open(pages.bench);
-    await expect(page.locator('button[data-view]').allTextContents()).resolves.toEqual(['Benchmarks']);
+    await expect(page.locator('button[data-view]').allTextContents()).resolves.toEqual(['Benchmarks', 'Inspector']);
     for (const r of runs[0]!.ratios) {
       const chart = page.locator(`section.bench[data-pair="peers: ${r.ours} / ${r.peer}"]`);
       const values = runs.map((run) => String(run.ratios.find((x) => x.ours === r.ours && x.peer === r.peer)!.value));

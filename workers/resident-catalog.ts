@@ -3,7 +3,7 @@
 // binding reads it there (LinkedImage.address), where it was copied in for every client before.
 // A worker serves one run, so it keeps one catalog; a new id releases the old images.
 import { core } from './worker-core.js';
-import type { Layer } from '../src/catalog/catalog.js';
+import type { Layer } from '../src/catalog/layer.js';
 import { openSharedCatalog, type SharedCatalog } from '../src/pool/shared-catalog.js';
 
 let resident: { id: number; layers: Layer[]; addresses: number[] } | null = null;

@@ -1,10 +1,8 @@
 // The userland ABI tables (data/abi.json): slot names per ABI version, for the layer linker and
 // the reports. The same file generates the SDK header.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../util/package-root.js';
+import { readAbiFile } from './abi-file.js';
 
-interface AbiFile {
+export interface AbiFile {
   abis: Record<string, { slot: number; name: string }[]>;
 }
 
@@ -12,7 +10,7 @@ let tables: Map<number, string[]> | null = null;
 
 function load(): Map<number, string[]> {
   if (!tables) {
-    const data = JSON.parse(readFileSync(join(packageRoot(), 'data', 'abi.json'), 'utf8')) as AbiFile;
+    const data = readAbiFile();
     tables = new Map(
       Object.entries(data.abis).map(([version, slots]) => [Number(version), [...slots].sort((a, b) => a.slot - b.slot).map((s) => s.name)]),
     );

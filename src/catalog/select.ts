@@ -6,7 +6,7 @@
 // `consider` applies the filters and the ordering once; `selectLayer` (what binds) and
 // `explainSelection` (what the JSON report says of each client, and the report page shows) both
 // read its answer, so the page never replays the rule.
-import { describeLayer, type Layer } from './catalog.js';
+import { describeLayer, type Layer } from './layer.js';
 import { formatKernelVersion } from './kernel-version.js';
 
 export interface ObjectToBind {

@@ -94,7 +94,7 @@ function checkOperands(spec: CommandSpec, parsed: ParsedArguments): ParsedArgume
 }
 
 function operandsUsage(spec: CommandSpec): string {
-  const parts = spec.operands.map((o) => (o.optional ? `[${o.name}]` : `<${o.name}${o.variadic ? '...' : ''}>`));
+  const parts = spec.operands.map((o) => (o.optional ? `[${o.name}${o.variadic ? '...' : ''}]` : `<${o.name}${o.variadic ? '...' : ''}>`));
   if (spec.passOn) parts.push(`[${spec.passOn}...]`);
   return parts.join(' ');
 }

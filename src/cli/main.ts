@@ -90,8 +90,8 @@ const COMMANDS: CommandSpec[] = [
       { name: 'root', value: '<dir>', description: 'with --packages: the root whose var/lib/dpkg is read (default /)' }],
   },
   {
-    name: 'report', description: 'one self-contained HTML page (no network; opens from disk) of JSON reports of scan, plan, bind, unbind, verify or sync, of benchmark results, or of directory images, planned with --kernel and --layers',
-    operands: [{ name: 'input', description: 'a --json report of scan, plan, bind, unbind, verify or sync, a benchmark results file, or a directory image to plan', variadic: true }],
+    name: 'report', description: 'one self-contained HTML page (no network; opens from disk) of JSON reports of scan, plan, bind, unbind, verify or sync, of benchmark results, or of directory images, planned with --kernel and --layers; every page also holds the inspector (drop ELF files and layer objects on it), and with no input it is only that',
+    operands: [{ name: 'input', description: 'a --json report of scan, plan, bind, unbind, verify or sync, a benchmark results file, or a directory image to plan', variadic: true, optional: true }],
     options: [
       { name: 'output', short: 'o', value: '<file.html>', description: 'where to write the page (required)' },
       TARGET_KERNEL, LAYERS,
@@ -181,15 +181,15 @@ async function run(name: string, operands: string[], rest: string[], options: Re
     }
     case 'inspect': {
       const file = operands[0]!;
-      const [{ inspectFile }, { formatInspect }] = await Promise.all([import('../commands/inspect.js'), import('../report/inspect-text.js')]);
+      const [{ inspectFile }, { formatInspect }, { inspectionJson, inspectionFailed }] = await Promise.all([
+        import('../commands/inspect.js'), import('../report/inspect-text.js'), import('../report/inspection.js')]);
       const inspection = inspectFile(file);
-      const { size, record, binding } = inspection;
-      await writeReport(process.stdout, options.json ? `${JSON.stringify({ path: file, size, ...record, binding }, null, 1)}\n` : `${formatInspect(file, inspection)}\n`, 'standard output');
-      return record.status === 'error' || (binding && 'error' in binding) ? EXIT_SOME_FAILED : EXIT_OK;
+      await writeReport(process.stdout, options.json ? `${JSON.stringify(inspectionJson(file, inspection), null, 1)}\n` : `${formatInspect(file, inspection)}\n`, 'standard output');
+      return inspectionFailed(inspection) ? EXIT_SOME_FAILED : EXIT_OK;
     }
     case 'layers': {
-      const [{ existsSync }, { Core, compileCore }, { loadCatalog }, { formatLayers, layerSummary }] = await Promise.all([
-        import('node:fs'), import('../core/core.js'), import('../catalog/catalog.js'), import('../report/rewrite-report.js')]);
+      const [{ existsSync }, { Core, compileCore }, { loadCatalog }, { formatLayers }, { layerSummary }] = await Promise.all([
+        import('node:fs'), import('../core/core.js'), import('../catalog/catalog.js'), import('../report/rewrite-report.js'), import('../report/layer-summary.js')]);
       for (const d of operands) if (!existsSync(d)) throw new UsageError(`${d}: no such file or directory`);
       const catalog = loadCatalog(new Core(compileCore()), operands);
       await writeReport(process.stdout, options.json ? `${JSON.stringify(catalog.map(layerSummary), null, 1)}\n` : `${formatLayers(catalog)}\n`, 'standard output');
@@ -203,7 +203,8 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       const opts = options as { output?: string; kernel?: KernelOption; layers?: string[] };
       if (opts.output === undefined || opts.output === '-') throw new UsageError('report: -o <file.html> names the page to write (a file, not standard output)');
       const done = await (await import('../commands/report.js')).report({ inputs: operands, output: opts.output, kernel: opts.kernel ?? { kind: 'auto' }, layerDirs: opts.layers ?? [] });
-      process.stderr.write(`syslayer: wrote ${opts.output} (${done.shown} report${done.shown === 1 ? '' : 's'}${done.planned.length > 0 ? `; planned ${done.planned.join(', ')}` : ''})\n`);
+      const what = done.shown === 0 ? 'no report: the inspector only' : `${done.shown} report${done.shown === 1 ? '' : 's'}${done.planned.length > 0 ? `; planned ${done.planned.join(', ')}` : ''}`;
+      process.stderr.write(`syslayer: wrote ${opts.output} (${what})\n`);
       return EXIT_OK;
     }
     case 'sync': {

@@ -10,7 +10,8 @@ import { fsPath } from '../names/path-bytes.js';
 import { packageFiles } from '../packages/dpkg-database.js';
 import { pathInRoot } from '../util/path-in-root.js';
 import { originalOf, rebindingCheck } from '../transform/file-operations.js';
-import { loadCatalog, type Layer } from '../catalog/catalog.js';
+import { loadCatalog } from '../catalog/catalog.js';
+import type { Layer } from '../catalog/layer.js';
 import { IMAGE_LAYERS } from '../pipeline/image-paths.js';
 import type { ExitStatus } from './image-commands.js';
 

@@ -1,7 +1,7 @@
 // Reads the core's link record (layout: data/records/link.json) and copies the image out of
 // WebAssembly memory: it is kept for the whole run and handed to every worker.
 import { LINK_RECORD, LR_STATUS_OK } from './generated/link-record.js';
-import type { LinkOutcome } from './core.js';
+import type { LinkOutcome } from './memory-core.js';
 
 export function decodeLinkRecord(memory: WebAssembly.Memory, record: number): LinkOutcome {
   const view = new DataView(memory.buffer);

@@ -11,7 +11,7 @@ import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, un
 import { hash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Core } from '../core/core.js';
-import type { Layer } from '../catalog/catalog.js';
+import type { Layer } from '../catalog/layer.js';
 import type { BoundDigests } from '../transform/file-operations.js';
 import { formatKernelVersion } from '../catalog/kernel-version.js';
 import { encodeName, fsPath } from '../names/path-bytes.js';

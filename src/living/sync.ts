@@ -10,7 +10,7 @@
 // every client, `forgetBinding` removes them and the directories binding made for them.
 import { join } from 'node:path';
 import { Core, compileCore } from '../core/core.js';
-import type { Layer } from '../catalog/catalog.js';
+import type { Layer } from '../catalog/layer.js';
 import type { KernelOption } from '../catalog/kernel-version.js';
 import { directoryTree } from '../sources/directory.js';
 import { imageFiles } from '../classify/scan-directory.js';

@@ -9,7 +9,7 @@
 // read each client again: 10,000 small clients in place took 2.4 s, where patchelf, growing the
 // same files in one process, took 0.7 s.
 import type { ScanOutcome } from '../core/facts.js';
-import type { Layer } from '../catalog/catalog.js';
+import type { Layer } from '../catalog/layer.js';
 import { imageCatalog, planFor, resolveKernel, type Plan } from './plan.js';
 import { removeLeftovers, type LocalInput, type RewriteOptions } from './rewrite-directory.js';
 import { passRunner, passWorkers, type PassRunner } from './pass-runner.js';

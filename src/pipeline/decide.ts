@@ -3,7 +3,7 @@
 // worker) call this and nothing else, so a refusal is worded once and a directory and the same
 // image as a tarball get the same answers.
 import type { ElfFacts } from '../core/facts.js';
-import type { Layer } from '../catalog/catalog.js';
+import type { Layer } from '../catalog/layer.js';
 import { selectExplained, type SelectionDetail } from '../catalog/select.js';
 
 export type Decision =

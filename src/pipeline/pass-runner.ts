@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Core, compileCore } from '../core/core.js';
-import type { Layer } from '../catalog/catalog.js';
+import type { Layer } from '../catalog/layer.js';
 import type { WorkerPool } from '../pool/pool.js';
 import { passFiles, type FilePassResult, type FilePassTask } from '../transform/file-pass.js';
 import { bindFile, type Destination, type FileOutcome } from '../transform/file-operations.js';

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { compileCore } from '../core/core.js';
 import { packageRoot } from '../util/package-root.js';
-import type { Layer } from '../catalog/catalog.js';
+import type { Layer } from '../catalog/layer.js';
 import type { Destination, FileOutcome } from '../transform/file-operations.js';
 import type { FilePassResult, FilePassTask } from '../transform/file-pass.js';
 import type { BindBatch, EntryBatch, FilePassBatch, RenameBatch, EntryBatchReply, PoolWorkerData, ScanBatch, ScanBatchResult, UnbindBatch, VerifyBatch } from './tasks.js';

@@ -8,8 +8,8 @@
 // Layout: a u32 byte length, then that many bytes of JSON (each layer's fields, and per ABI where
 // its image lies), padded to 8, then the images back to back. The JSON stays small (a few hundred
 // bytes per layer); the images are read in place, as views of the buffer.
-import type { Layer } from '../catalog/catalog.js';
-import type { LinkedImage } from '../core/core.js';
+import type { Layer } from '../catalog/layer.js';
+import type { LinkedImage } from '../core/memory-core.js';
 
 export interface SharedCatalog {
   /** Unique in this process: a worker keeps the catalog of the last id it saw. */

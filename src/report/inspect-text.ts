@@ -1,6 +1,6 @@
 // The readable form of `syslayer inspect`.
 import type { ElfFacts } from '../core/facts.js';
-import type { Inspection } from '../commands/inspect.js';
+import type { Inspection } from './inspection.js';
 import { formatKernelVersion } from '../catalog/kernel-version.js';
 
 export function formatInspect(path: string, { size, record, binding }: Inspection): string {

@@ -2,25 +2,11 @@
 import type { Plan } from '../pipeline/plan.js';
 import type { RunReport } from '../pipeline/run.js';
 import type { FileOutcome } from '../transform/file-operations.js';
-import type { Layer } from '../catalog/catalog.js';
+import type { Layer } from '../catalog/layer.js';
 import type { SyncSummary } from '../living/sync.js';
-import { formatKernelVersion } from '../catalog/kernel-version.js';
 import { reportHeader } from './report-header.js';
+import { layerSummary } from './layer-summary.js';
 import { printable as p } from '../names/path-bytes.js';
-
-export function layerSummary(l: Layer) {
-  return {
-    name: l.name,
-    path: l.path,
-    machine: l.machineName,
-    abiMin: l.abiMin,
-    abiMax: l.abiMax,
-    kernelMin: formatKernelVersion(l.kernelMin),
-    revision: l.revision,
-    slots: Object.fromEntries([...l.images].map(([abi, img]) => [abi, img.implemented.filter(Boolean).length + '/' + img.slotCount])),
-    linkErrors: Object.fromEntries(l.linkErrors),
-  };
-}
 
 function passedThrough(plan: Plan) {
   const c = plan.scan.counts;

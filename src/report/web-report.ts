@@ -1,6 +1,7 @@
 // `syslayer report`'s page: one self-contained HTML file holding the bundled page (web/report/,
 // bundled by scripts/build-web.mjs into build/web/) and the reports it shows. Nothing is fetched:
-// the page opens from file:// with no network.
+// the page opens from file:// with no network. Its policy allows what the inspector needs and no
+// more: WebAssembly compiled from the inlined core, and a worker made from a Blob.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
@@ -42,7 +43,7 @@ export function reportPage(inputs: readonly PageInput[]): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'; worker-src blob:; style-src 'unsafe-inline'; img-src data:">
 <title>${escapeHtml(title)}</title>
 <style>${style}</style>
 </head><body>

@@ -3,7 +3,7 @@
 // main thread as bytes, which writes the output image in input order.
 import type { Core } from '../core/core.js';
 import type { ElfFacts } from '../core/facts.js';
-import type { Layer } from '../catalog/catalog.js';
+import type { Layer } from '../catalog/layer.js';
 import { decide, isClient, type Decision } from '../pipeline/decide.js';
 import { bindLoaded, originalMatches, verifyLoaded, type FileOutcome } from './file-operations.js';
 

@@ -2,9 +2,10 @@
 // each file of a batch. The core does the byte work; this orchestrates and hashes.
 import { createHash, hash } from 'node:crypto';
 import { join } from 'node:path';
-import type { Core, LinkedImage } from '../core/core.js';
+import type { Core } from '../core/core.js';
+import type { LinkedImage } from '../core/memory-core.js';
 import type { PreparedClient } from '../core/bind-record.js';
-import { describeLayer, type Layer } from '../catalog/catalog.js';
+import { describeLayer, type Layer } from '../catalog/layer.js';
 import { selectLayer } from '../catalog/select.js';
 import { rewriteFile, writeNewFileAt } from '../sinks/file-writers.js';
 

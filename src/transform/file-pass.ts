@@ -5,7 +5,7 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { holdsWhole, pathPrefix, readFailure, type Core } from '../core/core.js';
 import type { ScanOutcome } from '../core/facts.js';
-import type { Layer } from '../catalog/catalog.js';
+import type { Layer } from '../catalog/layer.js';
 import { decide, type Decision } from '../pipeline/decide.js';
 import { fsPath } from '../names/path-bytes.js';
 import { bindLoadedFile, cannotRewrite, type Destination, type FileOutcome } from './file-operations.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Core, compileCore, corePath } from '../../dist/src/core/core.js';
-import { layerFromBytes } from '../../dist/src/catalog/catalog.js';
+import { layerFromBytes } from '../../dist/src/catalog/layer.js';
 import { bindLoaded } from '../../dist/src/transform/file-operations.js';
 import { describeInput } from './targets.mjs';
 

@@ -3,7 +3,7 @@
 // bindLoaded binds as a worker does, verifyLoaded verifies, prepare + originalMatches unbind),
 // and checks the oracles. Nothing of the binder is re-implemented here.
 import { Core } from '../../dist/src/core/core.js';
-import { layerFromBytes } from '../../dist/src/catalog/catalog.js';
+import { layerFromBytes } from '../../dist/src/catalog/layer.js';
 import { knownAbis, slotNames } from '../../dist/src/catalog/abi-table.js';
 import { bindLoaded, verifyLoaded, originalMatches } from '../../dist/src/transform/file-operations.js';
 

@@ -3,15 +3,9 @@
 // An image of 10,000+ files stays light: lists are paged and the tree is built on click, so the
 // DOM holds a page of rows, not the image.
 import { benchRuns, load, type Client, type Loaded, type Model, type Program } from './model.js';
-
-type Child = Node | string | null | undefined | false;
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(c);
-  return e;
-}
+import { h } from './dom.js';
+import { whyList } from './why.js';
+import { inspectorPanel } from '../inspector/panel.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 function s(tag: string, attrs: Record<string, string | number>, text?: string): SVGElement {
@@ -22,11 +16,11 @@ function s(tag: string, attrs: Record<string, string | number>, text?: string): 
 }
 
 const PAGE = 100;
-const VIEWS = ['summary', 'clients', 'refusals', 'programs', 'tree', 'bench'] as const;
+const VIEWS = ['summary', 'clients', 'refusals', 'programs', 'tree', 'bench', 'inspector'] as const;
 type View = (typeof VIEWS)[number];
-const TITLES: Record<View, string> = { summary: 'Summary', clients: 'Clients', refusals: 'Refusals', programs: 'Mixed-ABI programs', tree: 'Files', bench: 'Benchmarks' };
-/** The views a model has: a command's report all but the charts, benchmark runs only the charts. */
-const viewsOf = (m: Model): readonly View[] => (m.command === 'bench' ? ['bench'] : VIEWS.filter((v) => v !== 'bench'));
+const TITLES: Record<View, string> = { summary: 'Summary', clients: 'Clients', refusals: 'Refusals', programs: 'Mixed-ABI programs', tree: 'Files', bench: 'Benchmarks', inspector: 'Inspector' };
+/** The views a model has: a command's report all but the charts, benchmark runs only the charts; every page the inspector. */
+const viewsOf = (m: Model | null): readonly View[] => (m === null ? ['inspector'] : m.command === 'bench' ? ['bench', 'inspector'] : VIEWS.filter((v) => v !== 'bench'));
 
 /** A list shown a page at a time, with a filter: the DOM never holds more than PAGE rows. */
 function pagedList<T>(items: T[], matches: (item: T, q: string) => boolean, row: (item: T) => HTMLElement, head: HTMLElement | null, label: string): HTMLElement {
@@ -63,13 +57,7 @@ function summaryView(m: Model): HTMLElement {
 }
 
 function whyCell(c: Client): HTMLElement {
-  if (!c.why) return h('td', {}, c.reason ?? '—');
-  const w = c.why;
-  if (w.candidates.length === 0 && w.excluded.length === 0) return h('td', { class: 'why' }, w.summary);
-  const detail = h('ul', {},
-    ...w.candidates.map((l) => h('li', {}, `${l === w.chosen ? '✔ chosen' : 'candidate'}: ${l.name} (ABI ${l.abiMin}–${l.abiMax}, kernel_min ${l.kernelMin}, revision ${l.revision})`)),
-    ...w.excluded.map((x) => h('li', {}, `✘ ${x.layer.name}: ${x.reason}`)));
-  return h('td', { class: 'why' }, h('details', {}, h('summary', {}, w.summary), detail));
+  return h('td', { class: 'why' }, c.why ? whyList(c.why) : c.reason ?? '—');
 }
 
 const clientRow = (c: Client) => h('tr', { 'data-path': c.path, class: c.reason ? 'refused' : '' },
@@ -212,7 +200,12 @@ function benchView(m: Model): HTMLElement {
     h('div', { class: 'cards' }, ...[...pairs].map(([k, p]) => ratioChart(k, p.points, p.target))));
 }
 
-const DRAW: Record<View, (m: Model) => HTMLElement> = { summary: summaryView, clients: clientsView, refusals: refusalsView, programs: programsView, tree: treeView, bench: benchView };
+// The inspector is made once, on first view, and kept: what was dropped on it stays while the user looks elsewhere.
+let inspector: HTMLElement | null = null;
+const inspectorView = (m: Model | null) => (inspector ??= inspectorPanel(m?.kernel ?? null));
+
+const DRAW: Record<Exclude<View, 'inspector'>, (m: Model) => HTMLElement> = { summary: summaryView, clients: clientsView, refusals: refusalsView, programs: programsView, tree: treeView, bench: benchView };
+const viewElement = (view: View, m: Model | null) => (view === 'inspector' ? inspectorView(m) : DRAW[view](m!));
 
 function problem(title: string, text: string): HTMLElement {
   return h('div', { class: 'problem', role: 'alert', id: 'problem' }, h('h2', {}, title), h('p', {}, text));
@@ -225,8 +218,7 @@ function show(app: HTMLElement, loaded: Loaded[]): void {
   const good = [...models.filter((m) => m.command !== 'bench'), ...(benches.length > 0 ? [benchRuns(benches.flatMap((b) => b.runs))] : [])];
   const bad = loaded.filter((l): l is Extract<Loaded, { ok: false }> => !l.ok);
   const problems = bad.map((b) => problem(`${b.name} cannot be shown`, b.why));
-  if (good.length === 0) { app.replaceChildren(...problems); return; }
-  let current = good[0]!;
+  let current: Model | null = good[0] ?? null;
   let view: View = (VIEWS as readonly string[]).includes(location.hash.slice(1)) ? location.hash.slice(1) as View : 'summary';
   const nav = h('nav', {});
   const pick = good.length > 1 ? h('select', { 'data-role': 'report' }, ...good.map((g, i) => h('option', { value: String(i) }, `${g.name} (${g.command})`))) : null;
@@ -234,12 +226,12 @@ function show(app: HTMLElement, loaded: Loaded[]): void {
   const draw = () => {
     if (!viewsOf(current).includes(view)) view = viewsOf(current)[0]!;
     nav.replaceChildren(...viewsOf(current).map((v) => {
-      const count = v === 'refusals' ? ` (${current.clients.filter((c) => c.reason).length})` : v === 'clients' ? ` (${current.clients.length})` : v === 'programs' ? ` (${current.programs.filter((p) => p.mixed).length})` : '';
+      const count = current === null ? '' : v === 'refusals' ? ` (${current.clients.filter((c) => c.reason).length})` : v === 'clients' ? ` (${current.clients.length})` : v === 'programs' ? ` (${current.programs.filter((p) => p.mixed).length})` : '';
       const b = h('button', { 'data-view': v, class: v === view ? 'on' : '' }, TITLES[v] + count);
       b.addEventListener('click', () => { view = v; history.replaceState(null, '', `#${v}`); draw(); });
       return b;
     }));
-    main.replaceChildren(h('h2', {}, TITLES[view]), DRAW[view](current));
+    main.replaceChildren(h('h2', {}, TITLES[view]), viewElement(view, current));
     main.dataset.view = view;
   };
   pick?.addEventListener('change', () => { current = good[Number(pick.value)]!; draw(); });

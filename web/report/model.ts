@@ -100,6 +100,11 @@ export function describeSelection(selection: Json | undefined, machine: string, 
   return { kernel, candidates, excluded, chosen, summary };
 }
 
+/** A report's `catalog` (each layer as layerSummary writes it), as the page shows layers. */
+export function catalogRows(layers: readonly unknown[]): Layer[] {
+  return (layers as Json[]).map((l) => ({ name: l.name, path: l.path, machine: l.machine, abiMin: l.abiMin, abiMax: l.abiMax, kernelMin: l.kernelMin, revision: l.revision }));
+}
+
 function tally(values: Iterable<string>): [string, number][] {
   const m = new Map<string, number>();
   for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
@@ -140,7 +145,7 @@ function fromScan(name: string, r: Json): Model {
 
 function fromRewrite(name: string, command: ReportCommand, r: Json, scan: Json | null): Model {
   const kernel = typeof r.kernel === 'string' && r.kernel !== 'none' ? r.kernel : null;
-  const catalog: Layer[] = (r.catalog as Json[] ?? []).map((l) => ({ name: l.name, path: l.path, machine: l.machine, abiMin: l.abiMin, abiMax: l.abiMax, kernelMin: l.kernelMin, revision: l.revision }));
+  const catalog = catalogRows(r.catalog ?? []);
   const paths = scan && Array.isArray(scan.files) ? scanPaths(scan.files as Json[]) : new Map<string, string>();
   const clients: Client[] = (r.clients as Json[]).map((c) => {
     const layer: string | null = c.layer?.name ?? c.outcome?.layer ?? null;
