@@ -10,13 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportPage } from '../src/report/web-report.js';
 import { ROOT, syslayer } from './helpers/cli.js';
 import { launchChromium, openPage } from './helpers/browser.js';
+import { schemaProblems } from './helpers/report-schema.js';
 
 const SHOTS = join(ROOT, 'build', 'screenshots');
 const SAMPLE = join(ROOT, 'build', 'sample-rootfs');
 
 let work: string;
 let browser: Browser;
-const pages: Record<'image' | 'bind' | 'scan' | 'big' | 'bad' | 'hostile' | 'bench', string> = { image: '', bind: '', scan: '', big: '', bad: '', hostile: '', bench: '' };
+const pages: Record<'image' | 'bind' | 'scan' | 'big' | 'bad' | 'hostile' | 'bench' | 'packages', string> = { image: '', bind: '', scan: '', big: '', bad: '', hostile: '', bench: '', packages: '' };
 /** Two committed runs of the peer benchmarks (benchmarks/peers.mjs). */
 const PEER_RUNS = ['peers-2026-12-02.json', 'peers-2026-12-02-before.json'].map((f) => join(ROOT, 'benchmarks', 'results', f));
 
@@ -30,6 +31,21 @@ function bigPlan(n: number): object {
   const clients = Array.from({ length: n }, (_, i) => ({ path: `usr/lib/d${i % 50}/client-${i}`, abi: 1 + (i % 2), machine: 'X86_64', wasBound: false, layer: { name: layer.name, revision: 1, path: layer.path } }));
   const programs = Array.from({ length: n / 100 }, (_, i) => ({ path: `usr/bin/p${i}`, mixed: true, objects: [{ path: `usr/bin/p${i}`, abi: 2, layer: 'linux-4.11' }, { path: `usr/lib/d0/client-${i}`, abi: 1, layer: 'linux-4.11' }] }));
   return { tool: 'syslayer', toolVersion: '0.1.0', schemaVersion: 2, command: 'plan', image: 'big/', kernel: '6.1.0', catalog: [layer], clients, programs, passedThrough: { elfWithoutReservation: 0, otherFiles: 0, unreadable: 0 }, warnings: [] };
+}
+
+/** A verify --packages report with a file of each status, in the shape the schema publishes (checked below). */
+function packagesReport(): object {
+  const file = (path: string, status: string, extra: object = {}) => ({ path, owner: 'demo-tools', status, packageMd5: '0'.repeat(32), ...extra });
+  return {
+    tool: 'syslayer', toolVersion: '0.1.0', schemaVersion: 2, command: 'verify', mode: 'packages', root: '/srv/image', packages: 2,
+    counts: { 'bound-intact': 1, changed: 1, 'unbound-client': 1, missing: 1, intact: 40, error: 0 },
+    files: [
+      file('usr/bin/abi1-demo', 'bound-intact', { originalMd5: '0'.repeat(32), layer: 'linux-4.11' }),
+      file('usr/bin/abi2-demo', 'changed', { originalMd5: '1'.repeat(32), layer: 'linux-4.11', reason: 'bound, then changed: the file differs from a fresh binding of its original with the recorded layer' }),
+      file('usr/bin/mixed-main', 'unbound-client', { originalMd5: '0'.repeat(32), reason: 'a client that is not bound' }),
+      file('usr/lib/libmixed1.so', 'missing', { reason: 'the file is missing' }),
+    ],
+  };
 }
 
 beforeAll(async () => {
@@ -47,7 +63,9 @@ beforeAll(async () => {
   const scan = syslayer('scan', image, '--json');
   writeFileSync(join(work, 'scan.json'), scan.stdout);
   writeFileSync(join(work, 'big.json'), JSON.stringify(bigPlan(10_000)));
-  for (const [name, inputs] of [['image', [image]], ['bind', [join(work, 'bind.json')]], ['scan', [join(work, 'scan.json')]], ['big', [join(work, 'big.json')]], ['bench', PEER_RUNS]] as const) {
+  expect(schemaProblems('verify --packages', packagesReport())).toEqual([]);
+  writeFileSync(join(work, 'packages.json'), JSON.stringify(packagesReport()));
+  for (const [name, inputs] of [['image', [image]], ['bind', [join(work, 'bind.json')]], ['scan', [join(work, 'scan.json')]], ['big', [join(work, 'big.json')]], ['bench', PEER_RUNS], ['packages', [join(work, 'packages.json')]]] as const) {
     pages[name] = join(work, `${name}.html`);
     const r = syslayer('report', ...inputs, '-o', pages[name]);
     expect(r.status, r.stderr).toBe(0);
@@ -181,6 +199,19 @@ describe('syslayer report', () => {
     }
     await expect(page.locator('section.bench[data-pair="peers: scan.4x.syslayer / scan.4x.scanelf"] text.target').textContent()).resolves.toBe('target <= 0.5');
     await shot(page, 'bench');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a verify --packages report: counts by status, the files that need a person first', async () => {
+    const { page, errors } = await open(pages.packages);
+    await expect(page.locator('button[data-view]').allTextContents()).resolves.toEqual(['Summary', 'Package files', 'Files', 'Inspector']);
+    await expect(page.locator('td[data-count="changed"]').textContent()).resolves.toBe('1');
+    await expect(page.locator('td[data-count="intact"]').textContent()).resolves.toBe('40');
+    await page.click('button[data-view=packages]');
+    await expect(page.locator('tbody tr td[data-status]').allTextContents()).resolves.toEqual(['changed', 'unbound-client', 'missing', 'bound-intact']);
+    await expect(page.locator('tr[data-path="usr/bin/abi2-demo"] td.reason').textContent()).resolves.toBe('bound, then changed: the file differs from a fresh binding of its original with the recorded layer');
+    await shot(page, 'packages');
     expect(errors).toEqual([]);
     await page.close();
   });

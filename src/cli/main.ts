@@ -90,8 +90,8 @@ const COMMANDS: CommandSpec[] = [
       { name: 'root', value: '<dir>', description: 'with --packages: the root whose var/lib/dpkg is read (default /)' }],
   },
   {
-    name: 'report', description: 'one self-contained HTML page (no network; opens from disk) of JSON reports of scan, plan, bind, unbind, verify or sync, of benchmark results, or of directory images, planned with --kernel and --layers; every page also holds the inspector (drop ELF files and layer objects on it), and with no input it is only that',
-    operands: [{ name: 'input', description: 'a --json report of scan, plan, bind, unbind, verify or sync, a benchmark results file, or a directory image to plan', variadic: true, optional: true }],
+    name: 'report', description: 'one self-contained HTML page (no network; opens from disk) of JSON reports of scan, plan, bind, unbind, verify (--packages too) or sync, of benchmark results, or of directory images, planned with --kernel and --layers; every page also holds the inspector (drop ELF files and layer objects on it), and with no input it is only that',
+    operands: [{ name: 'input', description: 'a --json report of scan, plan, bind, unbind, verify (--packages too) or sync, a benchmark results file, or an image to plan', variadic: true, optional: true }],
     options: [
       { name: 'output', short: 'o', value: '<file.html>', description: 'where to write the page (required)' },
       TARGET_KERNEL, LAYERS,

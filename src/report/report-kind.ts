@@ -6,8 +6,8 @@
 export const PAGE_COMMANDS = ['scan', 'plan', 'bind', 'unbind', 'verify', 'sync'] as const;
 export type PageCommand = (typeof PAGE_COMMANDS)[number];
 
-/** What a page input is: a command's report, or a run of the benchmark suites (benchmarks/run.mjs, peers.mjs). */
-export type ReportCommand = PageCommand | 'bench';
+/** What a page input is: a command's report, a `verify --packages` report, or a run of the benchmark suites (benchmarks/run.mjs, peers.mjs). */
+export type ReportCommand = PageCommand | 'verify --packages' | 'bench';
 
 export type ReportKind = { ok: true; command: ReportCommand } | { ok: false; why: string };
 
@@ -23,8 +23,9 @@ export function reportKind(doc: unknown): ReportKind {
   if (typeof command !== 'string' || !(PAGE_COMMANDS as readonly string[]).includes(command)) {
     return { ok: false, why: `not a report the page shows: its "command" is ${JSON.stringify(command) ?? 'missing'} (the page shows ${PAGE_COMMANDS.join(', ')} and benchmark results)` };
   }
-  if (doc.mode === 'packages') return { ok: false, why: 'a verify --packages report: the page does not show these yet' };
-  const list = command === 'scan' ? 'files' : 'clients';
-  if (!Array.isArray(doc[list])) return { ok: false, why: `not a complete ${command} report: it has no "${list}" list` };
-  return { ok: true, command: command as PageCommand };
+  const packages = command === 'verify' && doc.mode === 'packages';
+  const list = command === 'scan' || packages ? 'files' : 'clients';
+  const what = packages ? 'verify --packages' : command;
+  if (!Array.isArray(doc[list])) return { ok: false, why: `not a complete ${what} report: it has no "${list}" list` };
+  return { ok: true, command: packages ? 'verify --packages' : command as PageCommand };
 }

@@ -2,7 +2,7 @@
 // views of the one selected: summary, clients, refusals, mixed-ABI programs and a file tree.
 // An image of 10,000+ files stays light: lists are paged and the tree is built on click, so the
 // DOM holds a page of rows, not the image.
-import { benchRuns, load, type Client, type Loaded, type Model, type Program } from './model.js';
+import { benchRuns, load, PACKAGE_PROBLEMS, type Client, type Loaded, type Model, type Program } from './model.js';
 import { h } from './dom.js';
 import { whyList } from './why.js';
 import { inspectorPanel } from '../inspector/panel.js';
@@ -16,11 +16,15 @@ function s(tag: string, attrs: Record<string, string | number>, text?: string): 
 }
 
 const PAGE = 100;
-const VIEWS = ['summary', 'clients', 'refusals', 'programs', 'tree', 'bench', 'inspector'] as const;
+const VIEWS = ['summary', 'clients', 'refusals', 'programs', 'packages', 'tree', 'bench', 'inspector'] as const;
 type View = (typeof VIEWS)[number];
-const TITLES: Record<View, string> = { summary: 'Summary', clients: 'Clients', refusals: 'Refusals', programs: 'Mixed-ABI programs', tree: 'Files', bench: 'Benchmarks', inspector: 'Inspector' };
+const TITLES: Record<View, string> = { summary: 'Summary', clients: 'Clients', refusals: 'Refusals', programs: 'Mixed-ABI programs', packages: 'Package files', tree: 'Files', bench: 'Benchmarks', inspector: 'Inspector' };
 /** The views a model has: a command's report all but the charts, benchmark runs only the charts; every page the inspector. */
-const viewsOf = (m: Model | null): readonly View[] => (m === null ? ['inspector'] : m.command === 'bench' ? ['bench', 'inspector'] : VIEWS.filter((v) => v !== 'bench'));
+const viewsOf = (m: Model | null): readonly View[] =>
+  m === null ? ['inspector']
+    : m.command === 'bench' ? ['bench', 'inspector']
+      : m.command === 'verify --packages' ? ['summary', 'packages', 'tree', 'inspector']
+        : VIEWS.filter((v) => v !== 'bench' && v !== 'packages');
 
 /** A list shown a page at a time, with a filter: the DOM never holds more than PAGE rows. */
 function pagedList<T>(items: T[], matches: (item: T, q: string) => boolean, row: (item: T) => HTMLElement, head: HTMLElement | null, label: string): HTMLElement {
@@ -51,7 +55,7 @@ function summaryView(m: Model): HTMLElement {
     h('table', {}, h('thead', {}, h('tr', {}, ...['name', 'machine', 'ABI', 'kernel_min', 'revision', 'path'].map((t) => h('th', {}, t)))),
       h('tbody', {}, ...m.catalog.map((l) => h('tr', {}, h('td', {}, l.name), h('td', {}, l.machine), h('td', {}, `${l.abiMin}–${l.abiMax}`), h('td', {}, l.kernelMin), h('td', {}, String(l.revision)), h('td', { class: 'path' }, l.path))))));
   return h('div', {},
-    h('p', { class: 'facts' }, `${m.command} report of `, h('code', {}, m.image), m.kernel ? ` · target kernel ${m.kernel}` : '', ` · ${m.clients.length} clients`),
+    h('p', { class: 'facts' }, `${m.command} report of `, h('code', {}, m.image), m.kernel ? ` · target kernel ${m.kernel}` : '', m.command === 'verify --packages' ? ` · ${m.packageFiles.length} files listed` : ` · ${m.clients.length} clients`),
     m.warnings.length > 0 ? h('ul', { class: 'warnings' }, ...m.warnings.map((w) => h('li', {}, w))) : null,
     h('div', { class: 'cards' }, ...cards), catalog);
 }
@@ -76,6 +80,17 @@ function refusalsView(m: Model): HTMLElement {
   return pagedList(refused, (c, q) => c.path.toLowerCase().includes(q) || (c.reason ?? '').toLowerCase().includes(q),
     (c) => h('tr', { 'data-path': c.path }, h('td', { class: 'path' }, c.path), h('td', {}, c.machine), h('td', {}, String(c.abi ?? '—')), h('td', { class: 'reason' }, c.reason ?? ''), h('td', {}, c.why?.summary ?? '')),
     h('tr', {}, ...['path', 'machine', 'ABI', 'reason', 'the rule'].map((t) => h('th', {}, t))), 'refusals');
+}
+
+/** A verify --packages report's files: the ones that need a person first, then the bound and intact. */
+function packagesView(m: Model): HTMLElement {
+  const rank = (status: string) => (PACKAGE_PROBLEMS.includes(status) ? 0 : 1);
+  const files = [...m.packageFiles].sort((a, b) => rank(a.status) - rank(b.status));
+  if (files.length === 0) return h('p', { class: 'empty' }, 'Every file the packages own is intact, and none is bound.');
+  return pagedList(files, (f, q) => f.path.toLowerCase().includes(q) || f.owner.toLowerCase().includes(q) || f.status.includes(q),
+    (f) => h('tr', { 'data-path': f.path, class: PACKAGE_PROBLEMS.includes(f.status) ? 'refused' : '' }, h('td', { class: 'path' }, f.path), h('td', {}, f.owner),
+      h('td', { 'data-status': f.status }, f.status), h('td', { class: 'layer' }, f.layer ?? '—'), h('td', { class: 'reason' }, f.reason ?? '')),
+    h('tr', {}, ...['path', 'package', 'status', 'layer', 'reason'].map((t) => h('th', {}, t))), 'package files');
 }
 
 const ABI_COLOURS = ['#888', '#2f6fb0', '#c0602a', '#3a9a4a', '#8a4ab0'];
@@ -204,7 +219,7 @@ function benchView(m: Model): HTMLElement {
 let inspector: HTMLElement | null = null;
 const inspectorView = (m: Model | null) => (inspector ??= inspectorPanel(m?.kernel ?? null));
 
-const DRAW: Record<Exclude<View, 'inspector'>, (m: Model) => HTMLElement> = { summary: summaryView, clients: clientsView, refusals: refusalsView, programs: programsView, tree: treeView, bench: benchView };
+const DRAW: Record<Exclude<View, 'inspector'>, (m: Model) => HTMLElement> = { summary: summaryView, clients: clientsView, refusals: refusalsView, programs: programsView, packages: packagesView, tree: treeView, bench: benchView };
 const viewElement = (view: View, m: Model | null) => (view === 'inspector' ? inspectorView(m) : DRAW[view](m!));
 
 function problem(title: string, text: string): HTMLElement {

@@ -43,6 +43,12 @@ export interface BenchRun {
   ratios: { ours: string; peer: string; value: number; target: { op: string; value: number } | null }[];
 }
 
+/** A file of a `verify --packages` report that is not simply intact (docs/report-json.md). */
+export interface PackageFile { path: string; owner: string; status: string; layer: string | null; reason: string | null }
+
+/** Statuses of verify --packages that need a person: the rest are bound and intact. */
+export const PACKAGE_PROBLEMS: readonly string[] = ['changed', 'missing', 'unbound-client', 'error'];
+
 export interface Model {
   name: string;
   command: ReportCommand;
@@ -57,6 +63,8 @@ export interface Model {
   warnings: string[];
   /** Benchmark runs (command `bench`), oldest first. */
   runs: BenchRun[];
+  /** The files of a verify --packages report. */
+  packageFiles: PackageFile[];
 }
 
 export type Loaded = { ok: true; model: Model } | { ok: false; name: string; why: string };
@@ -132,7 +140,7 @@ function fromScan(name: string, r: Json): Model {
   }
   const c = r.counts as Json;
   return {
-    name, command: 'scan', image: r.image, kernel: null, catalog: [], clients, programs: [], paths, warnings: [], runs: [],
+    name, command: 'scan', image: r.image, kernel: null, catalog: [], clients, programs: [], paths, warnings: [], runs: [], packageFiles: [],
     counts: [
       { title: 'Files', rows: [['regular files', c.files], ['ELF', c.elf], ['other', c.other], ['unreadable', c.errors], ['directories', c.directories], ['symlinks', c.symlinks]] },
       { title: 'ELF by machine', rows: tally(files.filter((f) => f.machineName).map((f) => f.machineName)) },
@@ -159,7 +167,7 @@ function fromRewrite(name: string, command: ReportCommand, r: Json, scan: Json |
   for (const p of programs) for (const o of p.objects) if (!paths.has(o.path)) paths.set(o.path, `in the closure of ${p.path}`);
   const passed = (r.passedThrough ?? {}) as Json;
   return {
-    name, command, image: r.image, kernel, catalog, clients, programs, paths, warnings: (r.warnings as string[]) ?? [], runs: [],
+    name, command, image: r.image, kernel, catalog, clients, programs, paths, warnings: (r.warnings as string[]) ?? [], runs: [], packageFiles: [],
     counts: [
       { title: 'Clients by machine', rows: tally(clients.map((c) => c.machine)) },
       { title: 'Clients by ABI', rows: tally(clients.map((c) => `ABI ${c.abi ?? 'none'}`)) },
@@ -178,11 +186,25 @@ export function load(name: string, doc: unknown, scan: unknown = null): Loaded {
   try {
     const r = doc as Json;
     if (kind.command === 'bench') return { ok: true, model: benchRuns([fromBench(name, r)]) };
+    if (kind.command === 'verify --packages') return { ok: true, model: fromPackages(name, r) };
     return { ok: true, model: kind.command === 'scan' ? fromScan(name, r) : fromRewrite(name, kind.command, r, reportKind(scan).ok ? scan as Json : null) };
   } catch (error) {
     // A report cut short or edited by hand: say so on the page, not only in the console.
     return { ok: false, name, why: `a ${kind.command} report the page cannot read: ${(error as Error).message}` };
   }
+}
+
+function fromPackages(name: string, r: Json): Model {
+  const packageFiles: PackageFile[] = (r.files as Json[]).map((f) => ({ path: f.path, owner: f.owner, status: f.status, layer: f.layer ?? null, reason: f.reason ?? null }));
+  const paths = new Map(packageFiles.map((f) => [f.path, `${f.owner}: ${f.status}${f.layer ? ` (${f.layer})` : ''}`]));
+  const counts = (r.counts ?? {}) as Record<string, number>;
+  return {
+    name, command: 'verify --packages', image: r.root, kernel: null, catalog: [], clients: [], programs: [], paths, warnings: [], runs: [], packageFiles,
+    counts: [
+      { title: 'Package files by status', rows: Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])) },
+      { title: 'Packages', rows: [['with an md5sums file', r.packages ?? 0], ['owning a file listed here', new Set(packageFiles.map((f) => f.owner)).size]] },
+    ],
+  };
 }
 
 function fromBench(name: string, r: Json): BenchRun {
@@ -196,7 +218,7 @@ export function benchRuns(runs: BenchRun[]): Model {
   runs = [...runs].sort((a, b) => a.date.localeCompare(b.date));
   return {
     name: `benchmarks (${runs.length} run${runs.length === 1 ? '' : 's'})`, command: 'bench', image: runs.map((r) => r.name).join(', '), kernel: null, catalog: [], clients: [], programs: [],
-    paths: new Map(), warnings: [], runs,
+    paths: new Map(), warnings: [], runs, packageFiles: [],
     counts: [{ title: 'Runs', rows: tally(runs.map((r) => r.benchmark)) }],
   };
 }
