@@ -74,6 +74,14 @@ export function openClient(c: Client, base: usize, length: u64): bool {
       return fail('bind record: original size ' + n.originalSize.toString() + ' does not fit the file (' + length.toString() + ' bytes)', c.bindNoteOffset);
     }
     if (n.segment >= elf.phnum) return fail('bind record: segment ' + n.segment.toString() + ' is not a program header', c.bindNoteOffset);
+    // Binding writes the section header table last: bytes after it came later (a signature, a
+    // payload appended to the file), and restoring the original would silently drop them.
+    const boundEnd = elf.shoff + <u64>elf.shnum * <u64>elf.shentsize;
+    if (length > boundEnd) {
+      c.recordMismatch = true;
+      return fail('the bind record does not match the file: ' + (length - boundEnd).toString() + ' bytes follow the section header table ' +
+        'that binding wrote last (appended after binding?), and undoing the binding would drop them', boundEnd);
+    }
     const ph = elf.ph(n.segment);
     elf.setWordAt(<u64>elf.L.e_shoff, n.originalShoff);
     st16(<u64>elf.L.e_shnum, n.originalShnum, elf.le);
