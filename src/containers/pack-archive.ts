@@ -10,14 +10,14 @@ import { commitWork, workBeside } from '../sinks/work-beside.js';
 export async function packArchive(dir: string, final: string | null): Promise<void> {
   const tar = packContainerFiles(dir, readdirSync(dir).sort());
   if (final === null) {
-    await Promise.all([pipeline(tar.child.stdout!, process.stdout, { end: false }), tar.done]).catch((error: Error) => {
+    await Promise.all([pipeline(tar.child.stdout!, process.stdout, { end: false }), tar.exited]).catch((error: Error) => {
       throw new RunError(`cannot write the image to standard output: ${error.message}`);
     });
     return;
   }
   const temp = workBeside(final);
   try {
-    await Promise.all([pipeline(tar.child.stdout!, createWriteStream(temp)), tar.done]);
+    await Promise.all([pipeline(tar.child.stdout!, createWriteStream(temp)), tar.exited]);
     commitWork(temp, final);
   } catch (error) {
     rmSync(temp, { force: true });

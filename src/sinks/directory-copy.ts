@@ -4,12 +4,10 @@
 // directory beside the destination, rewrites that, and renames it into place at the end: an
 // interrupted run leaves no half-written output at the final name. The copy runs in the background
 // (`ready`) so that the caller can plan the rewrite, which only reads the input, at the same time.
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { orphanSafe } from './file-writers.js';
+import { startHelper } from '../util/helper-process.js';
 import { commitWork, workBeside } from './work-beside.js';
-import { RunError } from '../errors.js';
 
 export interface OutputTarget {
   /** The directory (or, for one file, the file) to rewrite in place. */
@@ -27,27 +25,17 @@ export function prepareOutput(image: string, single: boolean, output: { kind: 'i
   if (output.kind === 'in-place') return { work: image, ready: Promise.resolve(), commit() {}, async abandon() {} };
   const final = resolve(output.path);
   const work = workBeside(final);
-  const argv = orphanSafe(['cp', '-a', '--reflink=auto', '--', single ? image : `${resolve(image)}/.`, work]);
-  const copy = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  copy.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((done) => {
-    copy.on('error', (error) => { stderr ||= error.message; done(null); });
-    copy.on('close', done);
-  });
-  const ready = exited.then((code) => {
-    if (code !== 0) throw new RunError(`cannot copy ${image} to ${work}: ${stderr.trim() || `cp exited with ${code}`}`);
-  });
-  ready.catch(() => {}); // awaited by the caller; abandon() cleans up either way
+  const copy = startHelper(['cp', '-a', '--reflink=auto', '--', single ? image : `${resolve(image)}/.`, work], `copy ${image} to ${work}`,
+    { stdio: ['ignore', 'ignore', 'pipe'], orphanSafe: true });
   return {
     work,
-    ready,
+    ready: copy.exited,
     commit() {
       commitWork(work, final);
     },
     async abandon() {
-      copy.kill();
-      await exited;
+      copy.child.kill();
+      await copy.exited.catch(() => {});
       rmSync(work, { recursive: true, force: true });
     },
   };

@@ -5,11 +5,11 @@
 // directories (one `touch` per directory cost ~9 ms each). Access times are not in what tar puts
 // back: extraction leaves them as they are, and neither renaming nor tar's listing changes them
 // (only reading a directory's entries can, and the walk of the scan has done that already).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { RunError } from '../errors.js';
 import { nulSeparated } from '../names/path-bytes.js';
 import { TAR_ENV } from '../tar/gnu-tar.js';
-import { orphanSafe } from './file-writers.js';
+import { startHelper } from '../util/helper-process.js';
 
 const ENTRIES_ONLY = ['--no-recursion', '--numeric-owner', '--format=posix'];
 
@@ -48,21 +48,12 @@ const ALL_ATTRIBUTES = ['--xattrs', '--xattrs-include=*', '--acls'];
  * would hold ~50 MB of it here.
  */
 export async function copyDirectories(from: string, to: string, dirs: Iterable<string>): Promise<void> {
-  const spawnTar = (args: string[], stdin: 'pipe' | NodeJS.ReadableStream) => {
-    const argv = orphanSafe(['tar', ...args]);
-    return spawn(argv[0]!, argv.slice(1), { stdio: [stdin as 'pipe', stdin === 'pipe' ? 'pipe' : 'ignore', 'pipe'], env: TAR_ENV });
-  };
-  const reader = spawnTar([...ENTRIES_ONLY, ...ALL_ATTRIBUTES, '-C', from, ...NAMES_ON_STDIN, '-cf', '-'], 'pipe');
-  const writer = spawnTar([...ENTRIES_ONLY, ...ALL_ATTRIBUTES, ...OWNERS(), '--same-permissions', '-C', to, '-xf', '-'], reader.stdout!);
+  const spawnTar = (args: string[], stdin: 'pipe' | NodeJS.ReadableStream, what: string) =>
+    startHelper(['tar', ...args], what, { stdio: [stdin as 'pipe', stdin === 'pipe' ? 'pipe' : 'ignore', 'pipe'], env: TAR_ENV, orphanSafe: true });
+  const reader = spawnTar([...ENTRIES_ONLY, ...ALL_ATTRIBUTES, '-C', from, ...NAMES_ON_STDIN, '-cf', '-'], 'pipe', `read the directories of ${from}`);
+  const writer = spawnTar([...ENTRIES_ONLY, ...ALL_ATTRIBUTES, ...OWNERS(), '--same-permissions', '-C', to, '-xf', '-'], reader.child.stdout!, `make the directories of ${to}`);
   // The writer has the pipe now; this process's end of it would keep the reader from closing.
-  reader.stdout!.destroy();
-  reader.stdin!.on('error', () => {}); // an early exit shows as its status
-  reader.stdin!.end(names(dirs));
-  const exited = (child: ChildProcess, what: string) => new Promise<void>((resolve, reject) => {
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new RunError(`cannot ${what}: tar: ${stderr.trim() || `exited with ${code}`}`))));
-  });
-  await Promise.all([exited(reader, `read the directories of ${from}`), exited(writer, `make the directories of ${to}`)]);
+  reader.child.stdout!.destroy();
+  reader.child.stdin!.end(names(dirs));
+  await Promise.all([reader.exited, writer.exited]);
 }

@@ -13,11 +13,12 @@
 // our arguments: Node passes arguments as UTF-8 strings, so a name that is not UTF-8 (or a Buffer
 // argument) would reach `cp` mangled. xargs also keeps each command line within the system limit.
 import { resolve } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RunError } from '../errors.js';
 import { fsPath, nulSeparated } from '../names/path-bytes.js';
+import { startHelper, type HelperProcess } from '../util/helper-process.js';
 
 // Temporary names live in temporary-name.ts, which a scan loads without the writers.
 
@@ -103,51 +104,29 @@ export function copyFileAttributes(from: string, to: string): void {
  * `cp` with `args`, run by xargs on names given as they come (`add`), a thousand per `cp`, by
  * `parallel` of them at once: one process for a whole run, where one per batch cost the main
  * thread ~8 ms each to start (40 batches of 10,000 clients: 0.3 s). `finish` says when every
- * name is copied. If this process is killed, so are they (see orphanSafe).
+ * name is copied. If this process is killed, so are they (startHelper, orphanSafe).
  */
 export class StreamingCopy {
-  private readonly child;
-  private readonly closed: Promise<void>;
+  private readonly helper: HelperProcess;
 
   constructor(args: readonly string[], cwd: string, what: string, parallel = 1) {
-    const argv = orphanSafe(['xargs', ...XARGS_CP(args, parallel)]);
-    const child = (this.child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['pipe', 'ignore', 'pipe'] }));
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    this.closed = new Promise<void>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new RunError(`cannot ${what}: ${stderr.trim() || `xargs cp exited with ${code}`}`))));
-    });
-    this.closed.catch(() => {}); // awaited by finish()
-    // An early exit of xargs shows as its status; the EPIPE it may leave on our write is not the news.
-    child.stdin.on('error', () => {});
+    this.helper = startHelper(['xargs', ...XARGS_CP(args, parallel)], what, { cwd, stdio: ['pipe', 'ignore', 'pipe'], orphanSafe: true });
   }
 
   add(names: readonly string[]): void {
-    if (names.length > 0) this.child.stdin.write(nulSeparated(names));
+    if (names.length > 0) this.helper.child.stdin!.write(nulSeparated(names));
   }
 
   finish(): Promise<void> {
-    this.child.stdin.end();
-    return this.closed;
+    this.helper.child.stdin!.end();
+    return this.helper.exited;
   }
 
   /** Stops the copying (after a failure elsewhere). */
   async stop(): Promise<void> {
-    this.child.kill();
-    await this.closed.catch(() => {});
+    this.helper.child.kill();
+    await this.helper.exited.catch(() => {});
   }
-}
-
-const onPath = (command: string) => (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, command)));
-let hasSetpriv: boolean | undefined; // looked up when a helper is first started, not on import (workers never start one)
-
-/**
- * `argv` under setpriv (util-linux), which makes the kernel stop it if this process is killed: no
- * orphan goes on writing into a work directory that the next run removes. Without setpriv, as is.
- */
-export function orphanSafe(argv: readonly string[]): string[] {
-  return (hasSetpriv ??= onPath('setpriv')) ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : [...argv];
 }
 
 /** Runs `cp` with `args` and then `names` in `cwd`, as many `cp` as xargs makes of them. */

@@ -83,9 +83,8 @@ export function directorySink(path: string): TarSink {
   const work = workBeside(final);
   mkdirSync(work);
   const tar = extractInto(work);
-  const stream = tar.child.stdin!;
-  stream.on('error', () => {}); // tar's own exit status says what went wrong
-  const done = tar.done.catch((error) => {
+  const stream = tar.child.stdin!; // a failed write shows as tar's exit status
+  const done = tar.exited.catch((error) => {
     throw new RunError(`${path}: ${(error as Error).message}`);
   });
   done.catch(() => {});

@@ -19,7 +19,7 @@ export interface TarSource {
 export function openTarSource(input: ImageInput): TarSource {
   if (input.kind === 'directory') {
     const tar = packDirectory(input.path);
-    return { stream: tar.child.stdout!, done: tar.done };
+    return { stream: tar.child.stdout!, done: tar.exited };
   }
   if (input.kind !== 'tar') throw new Error(`${input.path} is not read as a tar stream`);
   // 1 MiB reads: the default 64 KiB made 5,000 reads of the clients tarball, 0.6 s of a 3.6 s scan.

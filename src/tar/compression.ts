@@ -55,12 +55,12 @@ export const TAR_OUTPUT_NAMES = orList(['.tar', ...SUPPORTED().map((c) => `${c.s
  */
 export function compressor(c: Compression): Duplex | null {
   if (c === 'gzip') return zlib().createGzip({ level: 6 });
-  return c === 'none' ? null : codecStream(PROGRAMS[c].compress, `cannot compress the image with ${c}`);
+  return c === 'none' ? null : codecStream(PROGRAMS[c].compress, `compress the image with ${c}`);
 }
 
 export function decompressor(c: Compression): Duplex | null {
   if (c === 'gzip') return zlib().createGunzip();
-  return c === 'none' ? null : codecStream(PROGRAMS[c].decompress, `cannot decompress the image (${c})`);
+  return c === 'none' ? null : codecStream(PROGRAMS[c].decompress, `decompress the image (${c})`);
 }
 
 /** The start of what a compressed image holds, from the first bytes of its file. */

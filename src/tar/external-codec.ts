@@ -3,30 +3,22 @@
 // install time (which fails where only a package registry is reachable) or decode only. A codec
 // is one child process with its standard input and output as the two sides of a stream.
 // docs/compression.md has the choice and its measurements.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { Duplex, PassThrough } from 'node:stream';
-import { RunError } from '../errors.js';
+import { startHelper } from '../util/helper-process.js';
 
 /**
  * A stream through `argv`: what is written goes to its standard input, what it prints comes out.
  * The output ends only once the process has exited with status 0; any other end (a corrupt
  * input, a missing program) is an error of the stream that names `what`, so that a stream cut
- * short is never taken for a whole one.
+ * short is never taken for a whole one. `what` completes "cannot …".
  */
 export function codecStream(argv: readonly string[], what: string): Duplex {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const { child, exited } = startHelper(argv, what, { stdio: ['pipe', 'pipe', 'pipe'] });
   const out = new PassThrough({ highWaterMark: 1 << 20 });
-  child.stdout.pipe(out, { end: false });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.on('error', (error) => out.destroy(new RunError(`${what}: cannot run ${argv[0]}: ${error.message}`)));
-  child.on('close', (code, signal) => {
-    if (code === 0) out.end();
-    else out.destroy(new RunError(`${what}: ${argv[0]}: ${stderr.trim().split('\n').pop() || `exited with ${code ?? signal}`}`));
-  });
-  // A failed write shows as the exit status above.
-  child.stdin.on('error', () => {});
-  const stream = Duplex.from({ writable: child.stdin, readable: out });
+  child.stdout!.pipe(out, { end: false });
+  exited.then(() => out.end(), (error: Error) => out.destroy(error));
+  const stream = Duplex.from({ writable: child.stdin!, readable: out });
   stream.on('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill();
   });

@@ -2,7 +2,7 @@
 // directory image into the stream that syslayer rewrites, and extracts a rewritten stream into a
 // directory. Node has no API for xattrs, device nodes or owners by number on extraction; GNU tar
 // has all of them, and it refuses unsafe names on its own too (ours are refused before it sees them).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { startHelper, type HelperProcess } from '../util/helper-process.js';
 
 const FIDELITY = ['--xattrs', '--xattrs-include=*', '--numeric-owner'];
 
@@ -14,27 +14,13 @@ const FIDELITY = ['--xattrs', '--xattrs-include=*', '--numeric-owner'];
  */
 export const TAR_ENV: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
 
-export interface GnuTar {
-  child: ChildProcess;
-  /** Resolves when tar exits 0; rejects with its stderr otherwise. */
-  done: Promise<void>;
-}
-
-function run(args: string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore', 'pipe']): GnuTar {
-  const child = spawn('tar', args, { stdio, env: TAR_ENV });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar ${args.join(' ')}: ${stderr.trim() || `exit ${code}`}`))));
-  });
-  done.catch(() => {});
-  return { child, done };
+function run(args: string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore', 'pipe'], what: string): HelperProcess {
+  return startHelper(['tar', ...args], what, { stdio, env: TAR_ENV });
 }
 
 /** `tar -c` of a directory image, in name order, as a PAX stream on the child's stdout. */
-export function packDirectory(dir: string): GnuTar {
-  return run(['--format=pax', '--sort=name', ...FIDELITY, '-C', dir, '-cf', '-', '.'], ['ignore', 'pipe', 'pipe']);
+export function packDirectory(dir: string): HelperProcess {
+  return run(['--format=pax', '--sort=name', ...FIDELITY, '-C', dir, '-cf', '-', '.'], ['ignore', 'pipe', 'pipe'], `pack ${dir}`);
 }
 
 /**
@@ -42,8 +28,8 @@ export function packDirectory(dir: string): GnuTar {
  * not know the `hdrcharset=BINARY` that bsdtar writes before a name that is not UTF-8 (the tar
  * pass keeps it, as every header), and takes the name as bytes anyway: it need not say so.
  */
-export function extractInto(dir: string): GnuTar {
-  return run([...FIDELITY, '--warning=no-unknown-keyword', '--same-owner', '--same-permissions', '-C', dir, '-xf', '-'], ['pipe', 'ignore', 'pipe']);
+export function extractInto(dir: string): HelperProcess {
+  return run([...FIDELITY, '--warning=no-unknown-keyword', '--same-owner', '--same-permissions', '-C', dir, '-xf', '-'], ['pipe', 'ignore', 'pipe'], `extract the image into ${dir}`);
 }
 
 /**
@@ -51,7 +37,7 @@ export function extractInto(dir: string): GnuTar {
  * child's stdout, the same bytes every time: names sorted, no owners, times or modes of this
  * machine (blobs are named by their digests; nothing else about a file matters to a reader).
  */
-export function packContainerFiles(dir: string, names: string[]): GnuTar {
+export function packContainerFiles(dir: string, names: string[]): HelperProcess {
   const fixed = ['--format=ustar', '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--mode=u=rwX,go=rX'];
-  return run([...fixed, '-C', dir, '-cf', '-', '--', ...names], ['ignore', 'pipe', 'pipe']);
+  return run([...fixed, '-C', dir, '-cf', '-', '--', ...names], ['ignore', 'pipe', 'pipe'], `pack ${dir} into one archive`);
 }
