@@ -2,12 +2,12 @@
 // client replaced by an unbound copy (what `apt upgrade` does) is bound, and only it; a touched
 // file whose bytes the state knows is not read by the pass; an older kernel installed re-binds
 // everything for it; a corrupt state is a warning, not a wrong answer; and the image's lock
-// makes a second run wait, or fail naming who holds it, while a dead holder's lock is taken over.
+// makes a second run wait, or fail naming who holds it, while a dead holder leaves no lock.
 // The oracles: each client's own bind record (`syslayer inspect --json`, docs/abi.md), which
 // `syslayer verify` re-derives from the original bytes, and the sha256 of the files.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,19 +157,29 @@ describe('sync, usage', () => {
 
 describe('the image lock', () => {
   const lockFile = (root: string) => join(root, 'var/lib/syslayer/lock');
-  function holdLock(root: string, pid: number, command = 'bind'): void {
+  /** A lock file naming `pid` as a `command` run, as a run writes it. */
+  function writeHolder(root: string, pid: number, command = 'bind'): void {
     mkdirSync(join(root, 'var/lib/syslayer'), { recursive: true });
     writeFileSync(lockFile(root), `${JSON.stringify({ pid, command, since: '2026-01-01T00:00:00.000Z' })}\n`);
+  }
+  /** A process that holds the image's lock (flock(1) on the lock file) until killed, named in the file as a `command` run. */
+  async function holdLock(root: string, command = 'bind'): Promise<ChildProcess> {
+    writeHolder(root, 0, command);
+    // One process throughout (exec): killing it closes the file, which is what releases a lock.
+    const holder = spawn('sh', ['-c', 'exec 3<>"$0"; flock --exclusive 3; exec sleep 60', lockFile(root)], { stdio: 'ignore' });
+    // Held once a non-blocking try fails.
+    while (spawnSync('flock', ['--exclusive', '--nonblock', lockFile(root), 'true']).status === 0) await new Promise((r) => setTimeout(r, 20));
+    writeHolder(root, holder.pid!, command);
+    return holder;
   }
 
   beforeEach(() => {
     image = makeImage();
   });
 
-  it('a second run fails after a short wait, naming the holder; bind and unbind in place take the same lock', () => {
-    const holder = spawn('sleep', ['60']);
+  it('a second run fails after a short wait, naming the holder; bind and unbind in place take the same lock', async () => {
+    const holder = await holdLock(image);
     try {
-      holdLock(image, holder.pid!);
       const r = syslayer('sync', '--root', image, '--layers', layers, '--wait', '1');
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`waiting for the image lock, held by pid ${holder.pid} \\(syslayer bind, since 2026-01-01T00:00:00.000Z\\)`));
@@ -187,8 +197,7 @@ describe('the image lock', () => {
   }, 60_000);
 
   it('a second run waits for the holder, then proceeds', async () => {
-    const holder = spawn('sleep', ['60']);
-    holdLock(image, holder.pid!, 'sync');
+    const holder = await holdLock(image, 'sync');
     const run = spawn(process.execPath, [join(ROOT, 'bin/syslayer.js'), 'sync', '--root', image, '--layers', layers, '--wait', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     run.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -205,13 +214,25 @@ describe('the image lock', () => {
     expect(existsSync(lockFile(image)), 'released').toBe(false);
   }, 60_000);
 
-  it('a stale lock (its pid is gone) is taken over', () => {
-    const gone = spawnSync('true');
-    holdLock(image, gone.pid);
+  it('a lock file its holder left when it died is no lock: taken at once, even when its pid now names another process', () => {
+    for (const pid of [spawnSync('true').pid, process.pid]) {
+      writeHolder(image, pid);
+      const { r, report } = sync(image, '--wait', '0');
+      expect(r.stderr).not.toMatch(/waiting/);
+      expect(report.sync.bound, `pid ${pid}`).toBe(pid === process.pid ? 0 : 4);
+      expect(existsSync(lockFile(image)), 'released').toBe(false);
+      expect(statSync(join(image, 'var/lib/syslayer')).isDirectory()).toBe(true);
+    }
+  }, 60_000);
+
+  it('a holder killed with SIGKILL leaves no lock behind: the kernel releases it', async () => {
+    const holder = await holdLock(image);
+    const waiting = syslayer('sync', '--root', image, '--layers', layers, '--wait', '0');
+    expect(waiting.status).toBe(1);
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.on('exit', r));
     const { r, report } = sync(image, '--wait', '0');
     expect(r.stderr).not.toMatch(/waiting/);
     expect(report.sync.bound).toBe(4);
-    expect(existsSync(lockFile(image)), 'released').toBe(false);
-    expect(statSync(join(image, 'var/lib/syslayer')).isDirectory()).toBe(true);
   }, 60_000);
 });

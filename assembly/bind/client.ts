@@ -79,8 +79,10 @@ export function openClient(c: Client, base: usize, length: u64): bool {
     const boundEnd = elf.shoff + <u64>elf.shnum * <u64>elf.shentsize;
     if (length > boundEnd) {
       c.recordMismatch = true;
-      return fail('the bind record does not match the file: ' + (length - boundEnd).toString() + ' bytes follow the section header table ' +
-        'that binding wrote last (appended after binding?), and undoing the binding would drop them', boundEnd);
+      const extra = length - boundEnd;
+      return fail('the bind record does not match the file: ' + extra.toString() + (extra == 1 ? ' byte follows' : ' bytes follow') +
+        ' the section header table that binding wrote last (appended after binding?), and undoing the binding would drop ' +
+        (extra == 1 ? 'it' : 'them'), boundEnd);
     }
     const ph = elf.ph(n.segment);
     elf.setWordAt(<u64>elf.L.e_shoff, n.originalShoff);

@@ -1,13 +1,18 @@
 // The lock every syslayer run takes before it writes a directory image in place (bind and unbind
-// --in-place, sync): `var/lib/syslayer/lock` in the image, made with an exclusive create (O_EXCL),
-// holding who took it. Node has no flock(2), and a lock file that names its holder lets a second
-// run say who it waits for. A holder that died (its pid is gone on this machine) left a stale lock:
-// the next run takes it over. Waiting polls, with a deadline.
+// --in-place, sync): flock(2) on `var/lib/syslayer/lock` in the image, which also holds who took
+// it, so that a second run can say who it waits for. The kernel releases the lock when its holder
+// dies, however it dies: no pid is ever judged alive or dead (after a reboot a dead holder's pid
+// may well belong to another process), and no two runs can both take over a stale lock.
 //
-// The takeover of a stale lock has one narrow race: two runs that both read the same dead pid may
-// both remove the file, and the second removal can take away the lock the first has just made.
-// Both then run; the window is the time between one run's read and unlink of a dead holder's file.
-import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+// Node has no flock(2): util-linux's flock(1), an essential package of Debian, takes it on a
+// descriptor this process opened and passes down. The lock belongs to the open file, which stays
+// ours when flock exits, and goes when this process closes it or dies.
+//
+// The holder removes the file as it releases the lock, so a full unbind leaves nothing behind. A
+// run that was waiting then holds a lock on a file that is gone: it sees that the name no longer
+// leads to its file and starts again on the new one.
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
 
@@ -32,7 +37,6 @@ export interface ImageLock {
 
 /** How long a run waits for the lock by default: long enough for a bind of a rootfs. */
 export const DEFAULT_WAIT_SECONDS = 300;
-const POLL_MS = 100;
 
 export function describeHolder(h: LockHolder): string {
   return `pid ${h.pid} (syslayer ${h.command}, since ${h.since})`;
@@ -63,81 +67,102 @@ function readHolder(file: string): LockHolder | null {
   }
 }
 
-function alive(pid: number): boolean {
+/** flock(1) on the descriptor `fd` (its fd 3): `--nonblock`, or waiting up to `seconds`. True when the lock is ours. */
+function flockArgs(wait: number | 'nonblock'): string[] {
+  return ['--exclusive', ...(wait === 'nonblock' ? ['--nonblock'] : ['--wait', String(wait)]), '3'];
+}
+
+function flockResult(status: number | null, stderr: string, error: Error | undefined): boolean {
+  if (error) throw new RunError(`cannot lock the image: cannot run flock (util-linux): ${error.message}`);
+  if (status === 0) return true;
+  if (status === 1) return false; // held by another (or the wait ran out)
+  throw new RunError(`cannot lock the image: flock: ${stderr.trim() || `exited with ${status}`}`);
+}
+
+function tryLock(fd: number): boolean {
+  const r = spawnSync('flock', flockArgs('nonblock'), { stdio: ['ignore', 'ignore', 'pipe', fd], encoding: 'utf8' });
+  return flockResult(r.status, r.stderr ?? '', r.error);
+}
+
+/** Waits in a child, so that this process (a progress spinner, a signal) goes on meanwhile. */
+function waitForLock(fd: number, seconds: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('flock', flockArgs(seconds), { stdio: ['ignore', 'ignore', 'pipe', fd] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (error) => reject(new RunError(`cannot lock the image: cannot run flock (util-linux): ${error.message}`)));
+    child.on('close', (code) => {
+      try {
+        resolve(flockResult(code, stderr, undefined));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+/** Whether `file` still names the file open as `fd` (the holder before us removed it as it let go). */
+function stillNamed(fd: number, file: string): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const open = fstatSync(fd), named = statSync(file);
+    return open.ino === named.ino && open.dev === named.dev;
   } catch (error) {
-    // EPERM: it exists, another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
- * Takes the lock of the image at `root` for `command`, waiting up to `waitSeconds` for a live
- * holder; throws a RunError naming the holder when the time is up. `onWait` is told once, when
- * the run starts waiting.
+ * Takes the lock of the image at `root` for `command`, waiting up to `waitSeconds` for the run
+ * that holds it; throws a RunError naming the holder when the time is up. `onWait` is told once,
+ * when the run starts waiting.
  */
 export async function takeImageLock(root: string, command: string, waitSeconds = DEFAULT_WAIT_SECONDS, onWait?: (holder: string) => void): Promise<ImageLock> {
   const created = makeStateDirectory(root);
   const file = join(root, STATE_DIRECTORY, LOCK_NAME);
-  const me: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
   const deadline = Date.now() + waitSeconds * 1000;
   let told = false;
   for (;;) {
-    let fd: number;
+    const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o644);
     try {
-      fd = openSync(file, 'wx', 0o644);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = readHolder(file);
-      // Unreadable: a holder between its create and its write, or a file cut short by a crash.
-      // The first resolves within a poll; a file that stays unreadable past the wait is stale.
-      if (holder !== null && !alive(holder.pid)) {
-        try {
-          unlinkSync(file);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // else another run took it over first
+      if (!tryLock(fd)) {
+        const holder = readHolder(file);
+        const who = holder === null ? `a run that has not said who it is (${file})` : describeHolder(holder);
+        const left = (deadline - Date.now()) / 1000;
+        if (left > 0 && !told) onWait?.(`${root}: waiting for the image lock, held by ${who}`);
+        told = true;
+        if (left <= 0 || !(await waitForLock(fd, Math.round(left * 1000) / 1000))) {
+          throw new RunError(`${root}: the image is locked, held by ${who}; gave up after ${waitSeconds} s (--wait)`);
         }
+      }
+      if (!stillNamed(fd, file)) {
+        closeSync(fd);
         continue;
       }
-      const who = holder === null ? `an unreadable lock file (${file})` : describeHolder(holder);
-      if (Date.now() >= deadline) {
-        if (holder === null) {
-          // Still unreadable after the wait: a crash cut it short. Taken over.
-          try {
-            unlinkSync(file);
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-          }
-          continue;
-        }
-        throw new RunError(`${root}: the image is locked, held by ${who}; gave up after ${waitSeconds} s (--wait)`);
-      }
-      if (!told) onWait?.(`${root}: waiting for the image lock, held by ${who}`);
-      told = true;
-      await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
-      continue;
-    }
-    try {
-      writeSync(fd, `${JSON.stringify(me)}\n`);
-    } finally {
+      const me: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
+      ftruncateSync(fd, 0);
+      writeSync(fd, `${JSON.stringify(me)}\n`, 0);
+    } catch (error) {
       closeSync(fd);
+      throw error;
     }
-    break;
+    let released = false;
+    return {
+      created,
+      release() {
+        if (released) return;
+        released = true;
+        // Removed while still held: a waiter that then gets the lock sees the name gone and starts again.
+        try {
+          unlinkSync(file);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        } finally {
+          closeSync(fd);
+        }
+      },
+    };
   }
-  let released = false;
-  return {
-    created,
-    release() {
-      if (released) return;
-      released = true;
-      // Only our own lock: a run that took over a lock it thought stale must not lose it to us.
-      if (readHolder(file)?.pid === process.pid) unlinkSync(file);
-    },
-  };
 }
 
 /** Removes `dirs` (relative to `root`) innermost first, each only when empty. */
