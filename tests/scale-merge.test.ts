@@ -30,8 +30,7 @@ function ok(r: CliResult): CliResult {
 }
 
 /** merge must refuse with `message`, exit 1, and leave nothing at OUT or beside it. */
-function refusedMerge(shards: string[], message: RegExp, { img = image, status = 1, extra = common }: { img?: string; status?: number; extra?: string[] } = {}): void {
-  const out = at(`refused-${Math.random().toString(36).slice(2)}`);
+function refusedMerge(shards: string[], message: RegExp, { img = image, status = 1, extra = common, out = at(`refused-${Math.random().toString(36).slice(2)}`) }: { img?: string; status?: number; extra?: string[]; out?: string } = {}): void {
   const r = syslayer('merge', img, ...shards, '-o', out, ...extra);
   expect(r.status, r.stderr).toBe(status);
   expect(r.stderr).toMatch(message);
@@ -79,10 +78,10 @@ describe('bind IMAGE --shard i/n', () => {
       expect(r.stderr).toMatch(message);
       expect(existsSync(at('bad-shard'))).toBe(false);
     }
-    const tarball = packImage(image, at('image.tar'));
-    const r = syslayer('bind', tarball, '--shard', '0/2', '-o', at('bad-shard'), ...common);
+    const r = syslayer('bind', join(image, 'usr/bin/abi2-demo'), '--shard', '0/2', '-o', at('bad-shard'), ...common);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/bind --shard of one image takes a directory image/);
+    expect(r.stderr).toMatch(/bind --shard of one image takes a directory or a tar image \(one file is not shared out\)/);
+    expect(existsSync(at('bad-shard'))).toBe(false);
   });
 });
 
@@ -125,5 +124,33 @@ describe('merge', () => {
     const f = manifest(tampered).files[0]!;
     writeFileSync(join(tampered, 'files', f.path), Buffer.concat([readFileSync(join(tampered, 'files', f.path)), Buffer.from('x')]));
     refusedMerge(shardDirs.map((d) => (d === victim ? tampered : d)), new RegExp(`tampered: files/${f.path.replace(/[/.]/g, '\\$&')} has sha256 \\w+, its manifest says \\w+: the shard result was changed`));
+  });
+});
+
+describe('a tar image in shards', () => {
+  for (const name of ['image.tar', 'image.tar.gz', 'image.tar.zst']) {
+    it(`${name}: merge writes the unsharded bind's bytes`, () => {
+      const tarball = packImage(image, at(name));
+      const whole = at(`whole-${name}`);
+      ok(syslayer('bind', tarball, '-o', whole, ...common));
+      const shards = [0, 1, 2].map((i) => at(`${name}-shard-${i}`));
+      for (const [i, dir] of shards.entries()) ok(syslayer('bind', tarball, '--shard', `${i}/3`, '-o', dir, ...common));
+      const bound = shards.flatMap((d) => manifest(d).files.map((f) => f.path));
+      expect(bound.length, 'the shards bound every client once (the hardlinked pair is one entry)').toBe(new Set(bound).size);
+      expect(bound.length).toBe(34);
+      const merged = at(`merged-${name}`);
+      ok(syslayer('merge', tarball, ...shards, '-o', merged, ...common));
+      expect(outputDigest(merged)).toBe(outputDigest(whole));
+      expect(outputDigest(merged)).not.toBe(outputDigest(tarball));
+    });
+  }
+
+  it('merge writes the image in its own format only, and not over the input', () => {
+    const tarball = at('image.tar.gz');
+    const shards = [0, 1, 2].map((i) => at(`image.tar.gz-shard-${i}`));
+    refusedMerge(shards, /-o .*\.tar: the image is a gzip tar, and merge writes it in its own format/, { img: tarball, status: 2, out: at('wrong.tar') });
+    const r = syslayer('merge', tarball, ...shards, '-o', tarball, ...common);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/is the input itself/);
   });
 });

@@ -72,7 +72,7 @@ const COMMANDS: CommandSpec[] = [
     name: 'bind', description: 'write the selected layer into every client', operands: [{ name: 'image', description: `${IMAGE} (not with --images)`, optional: true }],
     options: [TARGET_KERNEL, LAYERS, ...REPORT_OPTIONS, ...WRITE_OPTIONS,
       { name: 'images', value: '<list>', description: 'many images in one run: a file naming one input per line (blank lines and # comments left out; relative to the current directory); each goes to -o DIR/<its base name>, in its own format, with <name>.report.json beside it (docs/scale.md)' },
-      { name: 'shard', value: '<i/n>', description: 'do share i of n (from 0): with --images, the list\'s entries whose output name hashes to i; with one image, its clients (hardlink groups together) whose first path does, written as a shard result for merge', parse: parseShard },
+      { name: 'shard', value: '<i/n>', description: 'do share i of n (from 0): with --images, the list\'s entries whose output name hashes to i; with one image (a directory or a tar image), its clients (hardlink groups together) whose least name does, written as a shard result for merge', parse: parseShard },
       { name: 'cache', value: '<dir>', description: 'with --images: results kept by key; an image whose key is there is copied from it, not bound again' }],
   },
   // Unbinding needs no layer and no kernel: each file's bind record holds what it takes.
@@ -97,9 +97,9 @@ const COMMANDS: CommandSpec[] = [
       { name: 'root', value: '<dir>', description: 'with --packages: the root whose var/lib/dpkg is read (default /)' }],
   },
   {
-    name: 'merge', description: 'join the shard results of one directory image (bind IMAGE --shard i/n -o SHARD) into -o OUT, as bind IMAGE -o OUT writes it; every shard 0..n-1 once, of one key, and the image unchanged, or nothing is written (docs/scale.md)',
-    operands: [{ name: 'image', description: 'the directory image the shards were made from' }, { name: 'shard', description: 'shard result directories, one per shard', variadic: true }],
-    options: [{ name: 'output', short: 'o', value: '<dir>', description: 'where to write the bound image (required)' }, TARGET_KERNEL, LAYERS, json('print what was merged as JSON'), perf],
+    name: 'merge', description: 'join the shard results of one image (bind IMAGE --shard i/n -o SHARD) into -o OUT, as bind IMAGE -o OUT writes it; every shard 0..n-1 once, of one key, and the image unchanged, or nothing is written (docs/scale.md)',
+    operands: [{ name: 'image', description: 'the image the shards were made from: a directory or a tar image' }, { name: 'shard', description: 'shard result directories, one per shard', variadic: true }],
+    options: [{ name: 'output', short: 'o', value: '<path>', description: 'where to write the bound image, in the image\'s own format (required)' }, TARGET_KERNEL, LAYERS, json('print what was merged as JSON'), perf],
   },
   {
     name: 'digest', description: 'print an image\'s input digest (of its canonical listing: the same for a directory and its tarball) and the key of binding it to its own format (docs/scale.md)',
@@ -219,7 +219,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       if (opts.output === undefined) throw new UsageError('merge: -o <dir> names where the bound image goes');
       const timers = new Timers(entered);
       const { mergeShards } = await import('../commands/merge.js');
-      const m = await mergeShards({ image: operands[0]!, shards: operands.slice(1), output: opts.output, kernel: opts.kernel ?? { kind: 'auto' }, layerDirs: opts.layers ?? [], timers });
+      const m = await mergeShards({ image: operands[0]!, shards: operands.slice(1), output: opts.output, kernel: opts.kernel ?? { kind: 'auto' }, layerDirs: opts.layers ?? [], timers, progress: Progress.silent() });
       const counts: Record<string, number> = {};
       for (const o of m.outcomes) counts[o.status] = (counts[o.status] ?? 0) + 1;
       const { reportHeader } = await import('../report/report-header.js');

@@ -7,19 +7,21 @@
 // from the input, the image's state recorded under var/lib/syslayer/ — and renamed into place.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { RunError, UsageError } from '../errors.js';
 import type { KernelOption } from '../catalog/kernel-version.js';
 import { detectInput } from '../sources/detect.js';
-import { outputFormatOf } from '../tar/compression.js';
 import { inputDigest } from '../scale/input-digest.js';
-import { canonicalJson, ownFormat, runKey, type KeyParts } from '../scale/run-key.js';
+import { canonicalJson, runKey, type KeyParts } from '../scale/run-key.js';
+import { describeFormat, inOwnFormat, ownFormat } from '../scale/own-format.js';
+import { chooseOutput } from '../sinks/choose-output.js';
 import { FILES, readManifest, type ShardManifest } from '../scale/client-shard.js';
 import { prepareOutput } from '../sinks/directory-copy.js';
 import { copyAttributes, rewriteFile } from '../sinks/file-writers.js';
 import { fsPath } from '../names/path-bytes.js';
 import type { FileOutcome } from '../transform/file-operations.js';
 import type { Timers } from '../util/timers.js';
+import type { Progress } from '../util/progress.js';
 import type { ExitStatus } from './image-commands.js';
 
 export interface MergeRequest {
@@ -29,6 +31,7 @@ export interface MergeRequest {
   kernel: KernelOption;
   layerDirs: readonly string[];
   timers: Timers;
+  progress: Progress;
 }
 
 export interface MergeResult {
@@ -83,9 +86,10 @@ function checkFiles(shards: { dir: string; m: ShardManifest }[]): void {
 export async function mergeShards(r: MergeRequest): Promise<MergeResult> {
   for (const d of r.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
   const input = detectInput(r.image);
-  if (input.kind !== 'directory') throw new UsageError(`${r.image}: merge joins the shards of a directory image`);
-  if (r.output === '-' || outputFormatOf(r.output).kind !== 'other') throw new UsageError(`-o ${r.output}: merge writes a directory, as bind of a directory image does`);
-  if (resolve(r.output) === resolve(input.path)) throw new UsageError(`-o ${r.output} is the input itself`);
+  if (input.kind !== 'directory' && input.kind !== 'tar') throw new UsageError(`${r.image}: merge joins the shards of a directory or tar image`);
+  if (r.output === '-') throw new UsageError('-o -: merge writes a file or a directory');
+  const output = chooseOutput(true, input, r.output, false);
+  if (!inOwnFormat(input, output)) throw new UsageError(`-o ${r.output}: the image is ${describeFormat(input)}, and merge writes it in its own format (as the shards' key says)`);
   if (r.shards.length === 0) throw new UsageError('merge: name the shard results to join');
 
   const shards = shardsOfOneRun(r.shards);
@@ -97,8 +101,24 @@ export async function mergeShards(r: MergeRequest): Promise<MergeResult> {
   if (key !== made.key) throw new RunError(`the shards were made with other options than this merge (they differ in ${differingParts(parts, made.keyParts)}): give merge the --kernel and --layers the shards had`);
   await r.timers.time('check shard files', async () => checkFiles(shards));
 
-  const target = prepareOutput(input.path, false, { kind: 'directory', path: r.output });
   const outcomes = shards.flatMap((s) => s.m.outcomes);
+  if (input.kind === 'tar') {
+    // bind's tar pass, each shard's bound entries put in as they are: the output is that of the
+    // unsharded bind by construction (every other byte is the input's, compressed alike).
+    const bound = new Map(shards.flatMap(({ dir, m }) => m.files.map((f) => [f.path, join(dir, FILES, f.path)] as const)));
+    const { runTar } = await import('../pipeline/rewrite-stream.js');
+    await runTar(input, output, { op: 'bind', kernel: r.kernel, layerDirs: r.layerDirs, timers: r.timers, progress: r.progress,
+      prebound: (path) => { const f = bound.get(path); return f === undefined ? null : readFileSync(fsPath(f)); } });
+  } else {
+    await writeDirectory(input.path, r, shards, made, outcomes);
+  }
+  const sorted = outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { key, count: shards.length, written: shards.reduce((n, s) => n + s.m.files.length, 0), outcomes: sorted, status: sorted.some((o) => o.status === 'error') ? 1 : 0 };
+}
+
+/** OUT as the copy sink of bind's one pass builds it, from the image and the shards' bound files. */
+async function writeDirectory(image: string, r: MergeRequest, shards: { dir: string; m: ShardManifest }[], made: ShardManifest, outcomes: FileOutcome[]): Promise<void> {
+  const target = prepareOutput(image, false, { kind: 'directory', path: r.output });
   try {
     await r.timers.time('copy', () => target.ready);
     const paths = shards.flatMap(({ dir, m }) => m.files.map((f) => {
@@ -106,13 +126,13 @@ export async function mergeShards(r: MergeRequest): Promise<MergeResult> {
       rewriteFile(join(target.work, f.path), readFileSync(fsPath(join(dir, FILES, f.path))));
       return f.path;
     }));
-    await r.timers.time('attributes', () => copyAttributes(input.path, target.work, paths));
+    await r.timers.time('attributes', () => copyAttributes(image, target.work, paths));
     await r.timers.time('record state', async () => {
       const living = await import('../living/sync.js');
       // As a bind's run records it (pipeline/run.ts): the times of the directories above the
       // state directory noted first and put back last.
       const times = living.noteDirectoryTimes(target.work);
-      living.recordCopy(input.path, target.work, { kernel: made.kernel, catalog: made.catalog, outcomes });
+      living.recordCopy(image, target.work, { kernel: made.kernel, catalog: made.catalog, outcomes });
       times.restore();
     });
     target.commit();
@@ -120,6 +140,4 @@ export async function mergeShards(r: MergeRequest): Promise<MergeResult> {
     await target.abandon();
     throw error;
   }
-  const sorted = outcomes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { key, count: shards.length, written: shards.reduce((n, s) => n + s.m.files.length, 0), outcomes: sorted, status: sorted.some((o) => o.status === 'error') ? 1 : 0 };
 }
