@@ -19,7 +19,7 @@ const NAMES = ['alpha', 'beta.tar', 'gamma.tar.gz', 'delta.tar.zst', 'epsilon.ta
 
 interface Summary {
   counts: Record<string, number>;
-  images: { input: string; output: string; report: string; status: string; key?: string; error?: string; exitStatus?: number }[];
+  images: { input: string; output: string; report: string; status: string; key?: string; error?: string; warning?: string; exitStatus?: number }[];
 }
 
 function runImages(listFile: string, out: string, ...extra: string[]): { status: number; summary: Summary; stderr: string } {
@@ -131,6 +131,17 @@ describe('bind --images', () => {
     expect(reading.summary.images.map((i) => i.status)).toEqual(NAMES.map(() => 'cached'));
     expect(outputs(at('cached-2'))).toEqual(outputs(at('out-1')));
     expect(NAMES.map((n) => keyOf(at('cached-2'), n))).toEqual(NAMES.map((n) => keyOf(at('out-1'), n)));
+  });
+
+  it('--cache that cannot be written: the images are bound all the same, each with a warning', () => {
+    const notADirectory = at('cache-is-a-file');
+    writeFileSync(notADirectory, 'not a directory\n');
+    const one = at('one.list');
+    writeFileSync(one, `${at('inputs', 'beta.tar')}\n`);
+    const r = runImages(one, at('out-bad-cache'), '--cache', notADirectory);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.summary.images.map((i) => [i.status, i.warning?.replace(/:.*/s, '')])).toEqual([['bound', 'not kept in the cache']]);
+    expect(outputDigest(at('out-bad-cache', 'beta.tar'))).toBe(outputs(at('out-1')).get('beta.tar'));
   });
 
   it('one corrupt image is reported; the others are bound; exit 1', () => {
