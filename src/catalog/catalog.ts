@@ -7,7 +7,7 @@ import { walkDirectory } from '../sources/directory.js';
 import { fsPath } from '../names/path-bytes.js';
 import { layerFromBytes, type Layer } from './layer.js';
 
-function layerFiles(dir: string): string[] {
+export function layerFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   if (statSync(dir).isFile()) return [dir];
   const tree = walkDirectory(dir);

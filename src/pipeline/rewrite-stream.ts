@@ -15,7 +15,7 @@ import { layerFromBytes, type Layer } from '../catalog/layer.js';
 import type { KernelOption } from '../catalog/kernel-version.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
 import { tarPass, type VisitedFile } from '../tar/tar-pass.js';
-import { WorkerPool } from '../pool/pool.js';
+import { openPool } from '../pool/pool.js';
 import { scanReportFrom } from '../classify/scan-directory.js';
 import { openTarSource } from '../sources/tar-source.js';
 import type { ImageInput } from '../sources/detect.js';
@@ -39,6 +39,19 @@ export interface TarRunOptions {
   threads?: number;
   timers: Timers;
   progress: Progress;
+  /**
+   * bind --shard of one image (docs/scale.md): whether a file entry is the shard's; the others
+   * are neither scanned nor bound. A hardlink's names share the one entry that holds its data.
+   */
+  share?: (path: string) => boolean;
+  /** bind --shard: each bound entry's new bytes, as they come back from the workers. */
+  kept?: (path: string, bytes: Buffer) => void;
+  /**
+   * merge: the entries shards bound, put in as they are. Nothing else is looked at: what bind
+   * leaves alone (other files, ELF files without a reservation, refused clients) passes through
+   * as it came, so neither the catalog pass nor the workers are needed (pass --kernel as a version).
+   */
+  prebound?: { has(path: string): boolean; bytes(path: string): Buffer };
 }
 
 
@@ -106,12 +119,12 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
   const image = input.name;
   // Opened first: an output that cannot be written is reported before anything is read.
   const target = openSink(output);
-  const pool = new WorkerPool(o.threads);
+  const pool = openPool(o.threads);
   try {
     const core = new Core(pool.module);
     // A plain scan and unbind need neither kernel nor layers: they read the image once.
     const imageLayers: Layer[] = [];
-    const needsCatalog = o.kernel.kind === 'auto' || (o.op !== 'scan' && o.op !== 'unbind');
+    const needsCatalog = !o.prebound && (o.kernel.kind === 'auto' || (o.op !== 'scan' && o.op !== 'unbind'));
     // --perf names what the catalog pass cost: for a tarball, a second read (and decompression).
     const pass = input.kind !== 'tar' ? 'catalog' : input.compression === 'none' ? 'catalog: tar headers' : `catalog: ${input.compression} tar read once more`;
     const firstTree = needsCatalog ? await o.timers.time(pass, () => catalogPass(input, core, imageLayers)) : null;
@@ -130,8 +143,9 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
       name: image,
       source: openTarSource(input),
       output: target,
-      wants: (path, bytes) => startsElf(bytes) || isLdSoConf(path),
+      wants: o.prebound ? (path) => o.prebound!.has(path) : (path, bytes) => (startsElf(bytes) && (o.share?.(path) ?? true)) || isLdSoConf(path),
       visit: async ({ buffer, files }) => {
+        if (o.prebound) return files.map((f) => o.prebound!.bytes(f.path));
         const elf = files.filter(({ bytes }) => startsElf(bytes));
         for (const { path, bytes } of files) {
           if (startsElf(bytes)) sizes.set(path, bytes.length);
@@ -147,7 +161,9 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
           // Kept for the report without the new bytes: they go to the output and are let go
           // (2,048 clients held until the end were ~45 MiB of the peak).
           results.push({ ...r, bytes: null });
-          replaced.set(elf[i]!, r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null);
+          const bytes = r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null;
+          if (bytes && o.kept) o.kept(r.path, bytes);
+          replaced.set(elf[i]!, bytes);
         });
         clients += reply.results.filter((r) => r.outcome !== null).length;
         o.progress.update(`${verb}: ${elfEntries} ELF entries (${(elfBytes / 1e6).toFixed(1)} MB) so far, ${clients} clients`);
