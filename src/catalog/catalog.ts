@@ -30,7 +30,7 @@ export function describeLayer(l: Layer): string {
   return `${l.name} revision ${l.revision} (ABI ${l.abiMin}..${l.abiMax}, kernel >= ${formatKernelVersion(l.kernelMin)}, ${l.path})`;
 }
 
-function layerFiles(dir: string): string[] {
+export function layerFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   if (statSync(dir).isFile()) return [dir];
   const tree = walkDirectory(dir);

@@ -8,6 +8,7 @@ import { Timers } from '../util/timers.js';
 import { HelpWanted, commandHelp, parseCommand, programHelp, type CommandSpec, type OptionSpec } from './arguments.js';
 import { EXIT_READER_GONE, ReaderGone, writeReport } from './report-output.js';
 import { TAR_FORMATS, TAR_OUTPUT_NAMES } from '../tar/compression.js';
+import { parseShard } from '../scale/shard.js';
 
 // Each command imports its modules when it runs: `scan` of a directory then loads neither the tar
 // pipeline nor the binder and its catalog. Importing this module took 88 ms with every
@@ -67,7 +68,13 @@ const COMMANDS: CommandSpec[] = [
     operands: [{ name: 'image', description: 'a directory image (never written to)' }], options: [], passOn: 'suite-options',
   },
   { name: 'plan', description: 'show what bind would do, writing nothing', operands: [{ name: 'image', description: IMAGE }], options: [TARGET_KERNEL, LAYERS, ...REPORT_OPTIONS] },
-  { name: 'bind', description: 'write the selected layer into every client', operands: [{ name: 'image', description: IMAGE }], options: [TARGET_KERNEL, LAYERS, ...REPORT_OPTIONS, ...WRITE_OPTIONS] },
+  {
+    name: 'bind', description: 'write the selected layer into every client', operands: [{ name: 'image', description: `${IMAGE} (not with --images)`, optional: true }],
+    options: [TARGET_KERNEL, LAYERS, ...REPORT_OPTIONS, ...WRITE_OPTIONS,
+      { name: 'images', value: '<list>', description: 'many images in one run: a file naming one input per line (blank lines and # comments left out; relative to the current directory); each goes to -o DIR/<its base name>, in its own format, with <name>.report.json beside it (docs/scale.md)' },
+      { name: 'shard', value: '<i/n>', description: 'do share i of n (from 0): with --images, the list\'s entries whose output name hashes to i; with one image, its clients (hardlink groups together) whose first path does, written as a shard result for merge', parse: parseShard },
+      { name: 'cache', value: '<dir>', description: 'with --images: results kept by key; an image whose key is there is copied from it, not bound again' }],
+  },
   // Unbinding needs no layer and no kernel: each file's bind record holds what it takes.
   {
     name: 'unbind', description: 'restore every bound client to its original bytes', operands: [{ name: 'image', description: IMAGE }],
@@ -88,6 +95,12 @@ const COMMANDS: CommandSpec[] = [
     options: [VERIFY_KERNEL, LAYERS, ...REPORT_OPTIONS,
       { name: 'packages', description: 'check every file the dpkg database of --root has a sum for: a bound file is unbound in memory and its original compared with dpkg\'s MD5; reports files bound and intact, changed by someone else, missing, and clients not bound' },
       { name: 'root', value: '<dir>', description: 'with --packages: the root whose var/lib/dpkg is read (default /)' }],
+  },
+  {
+    name: 'digest', description: 'print an image\'s input digest (of its canonical listing: the same for a directory and its tarball) and the key of binding it to its own format (docs/scale.md)',
+    operands: [{ name: 'image', description: 'a directory, a tar image or a container image' }],
+    options: [TARGET_KERNEL, LAYERS, json('print the key and what it is made of as JSON'),
+      { name: 'listing', description: 'print the canonical listing the input digest is the sha256 of, instead' }],
   },
   {
     name: 'report', description: 'one self-contained HTML page (no network; opens from disk) of JSON reports of scan, plan, bind, unbind, verify or sync, of benchmark results, or of directory images, planned with --kernel and --layers',
@@ -111,6 +124,7 @@ const COMMANDS: CommandSpec[] = [
 ];
 
 type RewriteFlags = {
+  images?: string; shard?: import('../scale/shard.js').Shard; cache?: string;
   wait?: number; root?: string; progress?: ProgressMode; kernel?: KernelOption; layers?: string[]; json?: boolean; report?: string; perf?: boolean; threads?: number; output?: string; inPlace?: boolean;
   stdout?: boolean; packages?: boolean;
 };
@@ -195,6 +209,19 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       await writeReport(process.stdout, options.json ? `${JSON.stringify(catalog.map(layerSummary), null, 1)}\n` : `${formatLayers(catalog)}\n`, 'standard output');
       return catalog.some((l) => l.linkErrors.size > 0) ? EXIT_SOME_FAILED : EXIT_OK;
     }
+    case 'digest': {
+      const opts = options as { kernel?: KernelOption; layers?: string[]; json?: boolean; listing?: boolean };
+      const digest = await import('../commands/digest.js');
+      if (opts.listing) {
+        refuseBeside(opts, 'digest --listing', ['listing']);
+        await writeReport(process.stdout, await digest.imageListing(operands[0]!), 'standard output');
+        return EXIT_OK;
+      }
+      const d = await digest.digestImage(operands[0]!, { kernel: opts.kernel ?? { kind: 'auto' }, layerDirs: opts.layers ?? [] });
+      const { reportHeader } = await import('../report/report-header.js');
+      await writeReport(process.stdout, opts.json ? `${JSON.stringify({ ...reportHeader('digest'), ...d }, null, 1)}\n` : `input ${d.keyParts.input.digest}\nkey   ${d.key}\n`, 'standard output');
+      return EXIT_OK;
+    }
     case 'bench':
       return (await import('../commands/bench.js')).benchImage(operands[0]!, rest);
     case 'hooks':
@@ -222,6 +249,8 @@ async function run(name: string, operands: string[], rest: string[], options: Re
     default: {
       const command = name as 'plan' | 'bind' | 'unbind' | 'verify';
       const opts = options as RewriteFlags;
+      if (command === 'bind' && opts.images !== undefined) return bindImageList(operands, opts);
+      if (command === 'bind' && opts.cache !== undefined) throw new UsageError('bind: --cache goes with --images');
       if (command === 'unbind' && opts.stdout) return unbindToStandardOutput(operands[0]!, opts);
       if (command === 'verify' && opts.packages) return verifyPackages(operands, opts);
       if (opts.root !== undefined) throw new UsageError(`${command}: --root goes with --packages`);
@@ -247,6 +276,24 @@ async function run(name: string, operands: string[], rest: string[], options: Re
 function refuseBeside(opts: Record<string, unknown>, alone: string, allowed: readonly string[]): void {
   const extra = Object.entries(opts).find(([k, v]) => !allowed.includes(k) && v !== undefined && !(Array.isArray(v) && v.length === 0));
   if (extra) throw new UsageError(`${alone} takes no --${extra[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+}
+
+/** `bind --images LIST -o OUTDIR [--shard i/n] [--cache DIR]`: a line per image, or the JSON summary. */
+async function bindImageList(operands: string[], opts: RewriteFlags): Promise<number> {
+  if (operands.length > 0) throw new UsageError(`bind: --images names the images; '${operands[0]}' is one too many (put it in the list)`);
+  refuseBeside(opts, 'bind --images', ['images', 'output', 'shard', 'cache', 'kernel', 'layers', 'json', 'threads', 'progress']);
+  if (opts.output === undefined || opts.output === '-') throw new UsageError('bind --images: -o <dir> names the directory the outputs go to');
+  const progress = await Progress.start(opts.progress);
+  try {
+    const [{ bindImages }, { imagesJson, formatImages }] = await Promise.all([import('../commands/bind-images.js'), import('../report/images-report.js')]);
+    const request = { list: opts.images!, outDir: opts.output, shard: opts.shard ?? null, cache: opts.cache ?? null };
+    const result = await bindImages({ ...request, kernel: opts.kernel ?? { kind: 'auto' }, layerDirs: opts.layers ?? [], threads: opts.threads, progress });
+    progress.stop();
+    await writeReport(process.stdout, opts.json ? `${JSON.stringify(imagesJson(result, request), null, 1)}\n` : `${formatImages(result, request)}\n`, 'standard output');
+    return result.status;
+  } finally {
+    progress.stop();
+  }
 }
 
 /** `unbind --stdout FILE`: the original bytes, and nothing else, on standard output. */
@@ -316,6 +363,8 @@ const EPILOGUE = `Examples:
   syslayer verify --packages --root R                    bound files against dpkg's sums
   syslayer hooks install --root R                        dpkg triggers that keep R bound
   syslayer report bind.json rootfs/ -o report.html       one HTML page of reports (and plans of images)
+  syslayer bind --images LIST -o out/ --shard 0/4        share 0 of 4 of a list of images (docs/scale.md)
+  syslayer digest rootfs.tar.gz                          the input digest and the key of a bind
 
 Exit status:
   0    all went well
