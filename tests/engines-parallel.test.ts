@@ -11,7 +11,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { LAYERS, makeImageSet, outputDigests, syslayerOnPath } from './helpers/farm.js';
+import { LAYERS, makeImageSet, outputDigests, syslayerOnPath, unshardedRun } from './helpers/farm.js';
 import { startSshd, type Sshd } from './helpers/sshd.js';
 
 const HOSTS = ['engine-a', 'engine-b'];
@@ -29,34 +29,30 @@ function shell(command: string, args: string[], cwd = local): SpawnSyncReturns<s
   return r;
 }
 
-/** The oracle: the digests of one `bind --images` run of the whole list here, made once. */
+/** The oracle: one `bind --images` run of the whole list here, made once. */
 function singleRun(): Map<string, string> {
-  if (!single) {
-    const r = shell('syslayer', ['bind', '--images', 'list', '-o', 'single', '--layers', LAYERS, '--json']);
-    expect(r.status, `the single run: ${r.stderr}`).toBe(0);
-    single = outputDigests(join(local, 'single'));
-    expect(single.size, 'an image and its report for each image of the list').toBe(2 * images.length);
-  }
+  single ??= unshardedRun(local, 'list', 'single', env, images.length);
   return single;
 }
 
 /** The jobs of a parallel --joblog: which host ran which command, and how it ended. */
-function jobs(joblog: string): { host: string; exit: number; command: string }[] {
+function jobs(joblog: string): { host: string; sent: number; received: number; exit: number; command: string }[] {
   return readFileSync(joblog, 'utf8').trim().split('\n').slice(1).map((line) => {
     const f = line.split('\t');
-    return { host: f[1], exit: Number(f[6]), command: f[8] };
+    return { host: f[1], sent: Number(f[4]), received: Number(f[5]), exit: Number(f[6]), command: f[8] };
   });
 }
 
-/** Every file left under `dir`, relative to it. */
+/** Every file left under `dir`, relative to it (none when --cleanup took the directory too). */
 function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
 }
 
 describe('GNU parallel over ssh fans a list of images out to two hosts', () => {
   beforeAll(async () => {
     sshd = await startSshd(HOSTS);
-    images = makeImageSet(join(local, 'images'), 6).map((name) => `images/${name}`);
+    images = makeImageSet(join(local, 'images'), 8).map((name) => `images/${name}`);
     writeFileSync(join(local, 'list'), `# the farm's images\n${images.join('\n')}\n`);
   });
 
@@ -86,7 +82,9 @@ describe('GNU parallel over ssh fans a list of images out to two hosts', () => {
   it('one image a job, sent and brought back by rsync, gives the bytes of one run here, and leaves nothing on the hosts', () => {
     const joblog = join(work, 'joblog');
     // {} is the list line (images/x.tar.gz), {/} its basename: the job writes a one-line list, binds
-    // it into out/, and the two files `bind --images` writes for it come back to out/ here.
+    // it into out/, and the two files `bind --images` writes for it come back to out/ here. The
+    // hosts find syslayer (--env PATH) and the layers where this checkout has them; a real farm
+    // installs the package and its layers on every host.
     const r = shell('parallel', [
       '--ssh', sshd!.ssh, '--sshlogin', HOSTS.map((h) => `1/${h}`).join(','), '--env', 'PATH',
       '--workdir', join(remote, 'job-{#}'), '--joblog', joblog, '--halt', 'never',
@@ -98,6 +96,8 @@ describe('GNU parallel over ssh fans a list of images out to two hosts', () => {
     const ran = jobs(joblog);
     expect(ran.map((j) => j.exit), JSON.stringify(ran)).toEqual(images.map(() => 0));
     expect(new Set(ran.map((j) => j.host)), 'both hosts took jobs').toEqual(new Set(HOSTS));
+    // Each job's image went out and its results came back through rsync over ssh.
+    for (const j of ran) expect(j.sent > 0 && j.received > 0, `bytes sent and received: ${JSON.stringify(j)}`).toBe(true);
     expect(outputDigests(join(local, 'out'))).toEqual(singleRun());
     // The bound images are not the inputs: the farm did bind them.
     for (const image of images) expect(outputDigests(join(local, 'out')).get(image.slice('images/'.length))).not.toBe(outputDigests(join(local, 'images')).get(image.slice('images/'.length)));
@@ -116,9 +116,11 @@ describe('GNU parallel over ssh fans a list of images out to two hosts', () => {
     expect(r.status, `parallel: ${r.stderr}`).toBe(0);
     const union = new Map<string, string>();
     for (let i = 0; i < n; i++) {
-      // A shard that the hash gave no image may write no directory at all.
       const dir = join(local, 'shards', String(i));
-      for (const [name, digest] of existsSync(dir) ? outputDigests(dir) : []) {
+      const share = existsSync(dir) ? outputDigests(dir) : new Map<string, string>();
+      // Eight names over three shards: the hash gives each shard some, so each job did a part.
+      expect(share.size, `shard ${i} of ${n}`).toBeGreaterThan(0);
+      for (const [name, digest] of share) {
         expect(union.has(name), `${name} is in two shards`).toBe(false);
         union.set(name, digest);
       }

@@ -5,11 +5,11 @@
 // SDK's clients), each carrying the kernel's module directory so that `--kernel auto` finds 4.11.
 // Tarballs, not directories: rsync as parallel runs it (-rlDzR) keeps neither modes nor times, so
 // a directory would not arrive as it left.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ROOT } from './cli.js';
 
 const SDK = join(ROOT, 'sdk/prebuilt/x86_64');
@@ -68,5 +68,19 @@ export function syslayerOnPath(dir: string): string {
 export function outputDigests(dir: string): Map<string, string> {
   const digests = new Map<string, string>();
   for (const name of readdirSync(dir).sort()) digests.set(name, createHash('sha256').update(readFileSync(join(dir, name))).digest('hex'));
+  return digests;
+}
+
+/**
+ * The oracle of every engine: one plain `syslayer bind --images LIST -o OUT` of the whole list, in
+ * `cwd` (where the list's relative lines point), with `env` (a PATH holding `syslayer`); the
+ * digests of what it wrote, checked to be an image and a report for each of the list's `count`.
+ */
+export function unshardedRun(cwd: string, list: string, out: string, env: NodeJS.ProcessEnv, count: number): Map<string, string> {
+  const r = spawnSync('syslayer', ['bind', '--images', list, '-o', out, '--layers', LAYERS, '--json'], { cwd, env, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`the unsharded run exited ${r.status}: ${r.stderr}`);
+  const digests = outputDigests(resolve(cwd, out));
+  if (digests.size !== 2 * count) throw new Error(`the unsharded run wrote ${digests.size} files for ${count} images: ${[...digests.keys()].join(', ')}`);
   return digests;
 }
