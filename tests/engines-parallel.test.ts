@@ -43,6 +43,9 @@ function jobs(joblog: string): { host: string; sent: number; received: number; e
   });
 }
 
+/** How many logins sshd has accepted so far. */
+const logins = () => sshd!.log().match(/^Accepted publickey for /gm)?.length ?? 0;
+
 /** Every file left under `dir`, relative to it (none when --cleanup took the directory too). */
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -64,9 +67,10 @@ describe('GNU parallel over ssh fans a list of images out to two hosts', () => {
   it('ssh reaches each host with the client key, checking the host key it pinned', () => {
     for (const host of HOSTS) {
       const r = shell('ssh', ['-F', sshd!.clientConfig, host, 'echo "$USER@$(hostname)" && command -v syslayer || true']);
-      expect(r.status, `ssh ${host}: ${r.stderr}`).toBe(0);
+      expect(r.status, `ssh ${host}: ${r.stderr}\nsshd's log:\n${sshd!.log()}`).toBe(0);
       expect(r.stdout).toMatch(/@/);
     }
+    expect(logins(), sshd!.log()).toBe(HOSTS.length);
     // Another key is refused, and so is the server when it shows a host key the client did not pin.
     spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(work, 'stranger')]);
     // (-F /dev/null: the client config would offer the good key as well.)
@@ -81,6 +85,7 @@ describe('GNU parallel over ssh fans a list of images out to two hosts', () => {
 
   it('one image a job, sent and brought back by rsync, gives the bytes of one run here, and leaves nothing on the hosts', () => {
     const joblog = join(work, 'joblog');
+    const loginsBefore = logins();
     // {} is the list line (images/x.tar.gz), {/} its basename: the job writes a one-line list, binds
     // it into out/, and the two files `bind --images` writes for it come back to out/ here. The
     // hosts find syslayer (--env PATH) and the layers where this checkout has them; a real farm
@@ -98,6 +103,7 @@ describe('GNU parallel over ssh fans a list of images out to two hosts', () => {
     expect(new Set(ran.map((j) => j.host)), 'both hosts took jobs').toEqual(new Set(HOSTS));
     // Each job's image went out and its results came back through rsync over ssh.
     for (const j of ran) expect(j.sent > 0 && j.received > 0, `bytes sent and received: ${JSON.stringify(j)}`).toBe(true);
+    expect(logins() - loginsBefore, 'ssh logins: at least the command of each job').toBeGreaterThanOrEqual(images.length);
     expect(outputDigests(join(local, 'out'))).toEqual(singleRun());
     // The bound images are not the inputs: the farm did bind them.
     for (const image of images) expect(outputDigests(join(local, 'out')).get(image.slice('images/'.length))).not.toBe(outputDigests(join(local, 'images')).get(image.slice('images/'.length)));

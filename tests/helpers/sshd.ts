@@ -17,7 +17,7 @@ export interface Sshd {
   clientConfig: string;
   /** The ssh command line for `parallel --ssh`. */
   ssh: string;
-  /** What sshd has logged so far (`-e`: its log goes to stderr), e.g. one `Accepted publickey` per login. */
+  /** What sshd has logged so far, e.g. one `Accepted publickey` per login. */
   log(): string;
   stop(): Promise<void>;
 }
@@ -67,31 +67,39 @@ function writeKeysAndConfigs(dir: string, port: number, aliases: string[]): { se
   return { serverConfig, clientConfig };
 }
 
-/** Resolves once sshd says it listens; rejects with its log if it exits first or takes over 10 s. */
+/** Resolves once sshd logs that it listens; rejects with its log if it exits first or takes over 10 s. */
 function listening(child: ChildProcess, log: () => string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sshd did not start listening in 10 s:\n${log()}`)), 10_000);
-    const check = () => {
-      if (/Server listening on 127\.0\.0\.1/.test(log())) { clearTimeout(timer); resolve(); }
+    const started = Date.now();
+    const poll = setInterval(() => {
+      if (/Server listening on 127\.0\.0\.1/.test(log())) settle(null);
+      else if (Date.now() - started > 10_000) settle(new Error(`sshd did not start listening in 10 s:\n${log()}`));
+    }, 20);
+    const settle = (error: Error | null) => {
+      clearInterval(poll);
+      child.removeAllListeners('error').removeAllListeners('exit');
+      if (error) reject(error);
+      else resolve();
     };
-    child.stderr!.on('data', check);
-    child.once('error', (e) => { clearTimeout(timer); reject(new Error(`${SSHD}: ${e.message} (the tests need Debian's openssh-server)`)); });
-    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`sshd exited (${code ?? signal}) before listening:\n${log()}`)); });
+    child.once('error', (e) => settle(new Error(`${SSHD}: ${e.message} (the tests need Debian's openssh-server)`)));
+    child.once('exit', (code, signal) => settle(new Error(`sshd exited (${code ?? signal}) before listening:\n${log()}`)));
   });
 }
 
-/** Starts sshd in the foreground (`-D -e`) with a config of its own; `aliases` name the "hosts". */
+/**
+ * Starts sshd in the foreground (`-D`) with a config of its own; `aliases` name the "hosts". Its
+ * log goes to a file (`-E`), not a pipe, so that a test blocked in spawnSync still reads it whole.
+ */
 export async function startSshd(aliases: string[]): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), 'syslayer-sshd-'));
   // The privilege separation directory sshd checks for at start; Debian's service unit makes it.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const port = await freePort();
   const { serverConfig, clientConfig } = writeKeysAndConfigs(dir, port, aliases);
-  const child = spawn(SSHD, ['-D', '-e', '-f', serverConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let text = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => { text += chunk; });
-  const log = () => text;
+  const logFile = join(dir, 'sshd.log');
+  writeFileSync(logFile, '');
+  const child = spawn(SSHD, ['-D', '-E', logFile, '-f', serverConfig], { stdio: 'ignore' });
+  const log = () => readFileSync(logFile, 'utf8');
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
