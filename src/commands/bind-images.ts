@@ -113,24 +113,28 @@ export async function bindImages(req: ImagesRequest): Promise<ImagesResult> {
     throw new UsageError(`-o ${req.outDir}: cannot make the output directory: ${(error as Error).message}`);
   }
   const images: ImageEntry[] = [];
-  for (const image of list) {
-    const output = join(req.outDir, image.name);
-    const report = `${output}.report.json`;
-    const entry = { input: image.given, line: image.line, output, report };
-    if (!inShard(image.name, req.shard)) {
-      images.push({ ...entry, status: 'not-in-shard' });
-      continue;
+  const { withRunPool } = await import('../pool/pool.js');
+  await withRunPool(req.threads, async (retire) => {
+    for (const image of list) {
+      const output = join(req.outDir, image.name);
+      const report = `${output}.report.json`;
+      const entry = { input: image.given, line: image.line, output, report };
+      if (!inShard(image.name, req.shard)) {
+        images.push({ ...entry, status: 'not-in-shard' });
+        continue;
+      }
+      try {
+        images.push({ ...entry, ...await bindOne(image, req, output, report) });
+      } catch (error) {
+        // An image refused as a whole (unreadable, corrupt, a usage error of its own such as a
+        // container without --kernel) fails alone. So does a bug met on one image, said to be one.
+        const expected = error instanceof RunError || error instanceof UsageError || typeof (error as NodeJS.ErrnoException).syscall === 'string';
+        const message = error instanceof Error ? error.message : String(error);
+        images.push({ ...entry, status: 'failed', error: expected ? message : `internal error (a bug): ${message}` });
+        await retire();
+      }
     }
-    try {
-      images.push({ ...entry, ...await bindOne(image, req, output, report) });
-    } catch (error) {
-      // An image refused as a whole (unreadable, corrupt, a usage error of its own such as a
-      // container without --kernel) fails alone. So does a bug met on one image, said to be one.
-      const expected = error instanceof RunError || error instanceof UsageError || typeof (error as NodeJS.ErrnoException).syscall === 'string';
-      const message = error instanceof Error ? error.message : String(error);
-      images.push({ ...entry, status: 'failed', error: expected ? message : `internal error (a bug): ${message}` });
-    }
-  }
+  });
   const bad = images.some((i) => i.status === 'failed' || i.exitStatus === 1);
   return { images, status: bad ? 1 : 0 };
 }

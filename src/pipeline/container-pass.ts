@@ -12,7 +12,7 @@ import { loadCatalog, layerFromBytes, type Layer } from '../catalog/catalog.js';
 import { formatKernelVersion } from '../catalog/kernel-version.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
 import { scanReportFrom } from '../classify/scan-directory.js';
-import { WorkerPool } from '../pool/pool.js';
+import { openPool } from '../pool/pool.js';
 import { tarPass } from '../tar/tar-pass.js';
 import type { EntryResult } from '../transform/entry-operations.js';
 import type { FileOutcome } from '../transform/file-operations.js';
@@ -104,7 +104,7 @@ function kernelFor(set: ImageSet, o: TarRunOptions): { kernel: number | null; ke
 
 export async function runContainer(set: ImageSet, o: TarRunOptions & { layoutWork: string | null }): Promise<ContainerRun> {
   const { kernel, kernelText } = kernelFor(set, o);
-  const pool = new WorkerPool(o.threads);
+  const pool = openPool(o.threads);
   const rewritten = new Map<ContainerImage, (WrittenBlob | null)[]>();
   const plans: { platform: string; plan: Plan }[] = [];
   const outcomes: FileOutcome[] = [];

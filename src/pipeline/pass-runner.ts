@@ -36,8 +36,8 @@ export function passWorkers(threads: number | undefined, copying: boolean): numb
 
 export async function passRunner(workers: number): Promise<PassRunner> {
   if (workers === 0) return mainThreadRunner(new Core(compileCore()));
-  const { WorkerPool } = await import('../pool/pool.js');
-  return poolRunner(new WorkerPool(workers));
+  const { openPool } = await import('../pool/pool.js');
+  return poolRunner(openPool(workers));
 }
 
 function poolRunner(pool: WorkerPool): PassRunner {

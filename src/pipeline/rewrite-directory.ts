@@ -4,7 +4,7 @@ import { linkSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { basename, dirname, join } from 'node:path';
 import { makePlan, type Plan } from './plan.js';
 import { prepareOutput, type OutputTarget } from '../sinks/directory-copy.js';
-import { WorkerPool } from '../pool/pool.js';
+import { openPool, type WorkerPool } from '../pool/pool.js';
 import { batches } from '../pool/batches.js';
 import { wasWritten, type Destination, type FileOutcome } from '../transform/file-operations.js';
 import { copyAttributes, copyFileAttributes } from '../sinks/file-writers.js';
@@ -47,7 +47,7 @@ async function finish(target: OutputTarget, single: boolean, outcomes: FileOutco
 }
 
 async function withPool<T>(threads: number | undefined, work: (pool: WorkerPool) => Promise<T>): Promise<T> {
-  const pool = new WorkerPool(threads);
+  const pool = openPool(threads);
   try {
     return await work(pool);
   } finally {

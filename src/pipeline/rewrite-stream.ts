@@ -14,7 +14,7 @@ import { loadCatalog, layerFromBytes, type Layer } from '../catalog/catalog.js';
 import type { KernelOption } from '../catalog/kernel-version.js';
 import { readLdSoConf } from '../closure/ld-so-conf.js';
 import { tarPass, type VisitedFile } from '../tar/tar-pass.js';
-import { WorkerPool } from '../pool/pool.js';
+import { openPool } from '../pool/pool.js';
 import { scanReportFrom } from '../classify/scan-directory.js';
 import { openTarSource } from '../sources/tar-source.js';
 import type { ImageInput } from '../sources/detect.js';
@@ -105,7 +105,7 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
   const image = input.name;
   // Opened first: an output that cannot be written is reported before anything is read.
   const target = openSink(output);
-  const pool = new WorkerPool(o.threads);
+  const pool = openPool(o.threads);
   try {
     const core = new Core(pool.module);
     // A plain scan and unbind need neither kernel nor layers: they read the image once.

@@ -1,6 +1,7 @@
 // The worker pool: piscina, one long-lived core instance per worker, batched tasks.
 import { Piscina } from 'piscina';
 import { availableParallelism } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { compileCore } from '../core/core.js';
 import { packageRoot } from '../util/package-root.js';
@@ -35,6 +36,11 @@ export class WorkerPool {
 
   /** Each catalog of the run, shared with the workers once (the tasks name it by reference). */
   private readonly shared = new WeakMap<readonly Layer[], SharedCatalog>();
+  /**
+   * The same catalogs by content: with many images per run (bind --images), each image loads its
+   * catalog again, and one that links to the same layers is shared with the workers only once.
+   */
+  private readonly sharedByContent = new Map<string, SharedCatalog>();
 
   constructor(threads = Math.max(1, availableParallelism())) {
     this.module = compileCore();
@@ -60,9 +66,17 @@ export class WorkerPool {
 
   private share(catalog: readonly Layer[]): SharedCatalog {
     let shared = this.shared.get(catalog);
-    if (!shared) this.shared.set(catalog, (shared = shareCatalog(catalog)));
+    if (!shared) {
+      const content = catalogContent(catalog);
+      shared = this.sharedByContent.get(content);
+      if (!shared) this.sharedByContent.set(content, (shared = shareCatalog(catalog)));
+      this.shared.set(catalog, shared);
+    }
     return shared;
   }
+
+  /** Kept open by withRunPool for the images of a run: close() leaves it to that. */
+  private held = false;
 
   /** Runs one task per batch on the named worker export; `onDone` hears the running file count. */
   private async runAll<T, R>(name: string, tasks: T[], count: (t: T) => number, onDone?: (done: number) => void): Promise<R[]> {
@@ -130,7 +144,56 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
+    if (this.held) return;
     this.closing = true;
     await this.piscina.destroy();
   }
+
+  /** The run-wide pool, held open while `work` runs (see withRunPool). */
+  static async holding<T>(threads: number | undefined, work: (retire: () => Promise<void>) => Promise<T>): Promise<T> {
+    let pool: WorkerPool | null = null;
+    const retire = async () => {
+      const p = pool;
+      pool = runWide = null;
+      if (p) {
+        p.held = false;
+        await p.close();
+      }
+    };
+    runWide = { threads, open: () => (pool ??= Object.assign(new WorkerPool(threads), { held: true })) };
+    try {
+      return await work(retire);
+    } finally {
+      await retire();
+    }
+  }
 }
+
+/** A catalog's identity by content: each layer's fields and the sha256 of its linked images. */
+function catalogContent(catalog: readonly Layer[]): string {
+  const h = createHash('sha256');
+  for (const { images, linkErrors, ...fields } of catalog) {
+    h.update(JSON.stringify(fields)).update(JSON.stringify([...linkErrors]));
+    for (const [abi, linked] of images) h.update(`${abi} ${linked.slotCount} ${linked.implemented.join()}`).update(linked.image);
+  }
+  return h.digest('hex');
+}
+
+/** While bind --images runs: the one pool its images share (made when first wanted). */
+let runWide: { threads: number | undefined; open: () => WorkerPool } | null = null;
+
+/**
+ * A pool for one run: the run-wide one when bind --images holds one with the threads asked for,
+ * else a pool of its own. Either way the caller closes it when done (a no-op for the run-wide one).
+ */
+export function openPool(threads?: number): WorkerPool {
+  return runWide && runWide.threads === threads ? runWide.open() : new WorkerPool(threads);
+}
+
+/**
+ * Runs `work` (many images, one after the other) with one pool that every image's run shares, so
+ * that workers start once and each distinct catalog is shared with them once. After an image
+ * failed, `retire` closes the pool (its tasks may still be in flight) and the next image gets a
+ * fresh one.
+ */
+export const withRunPool = WorkerPool.holding;

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { ImageError, RunError } from '../errors.js';
 import { decodeName, printable } from '../names/path-bytes.js';
 import { packDirectory } from '../tar/gnu-tar.js';
 import { decompressor } from '../tar/compression.js';
@@ -117,6 +118,10 @@ export async function listingOf(input: ImageInput): Promise<string> {
     stream.resume();
     await done;
     return listing;
+  } catch (error) {
+    // A decompressor's or GNU tar's failure (a gzip stream cut short) is the image's, named so.
+    if (error instanceof RunError) throw error;
+    throw new ImageError(`${input.name}: cannot read the image: ${(error as Error).message}`);
   } finally {
     stream.destroy();
   }

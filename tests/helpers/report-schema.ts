@@ -14,13 +14,14 @@ export const validators = {
   scan: load('scan-report.schema.json'),
   rewrite: load('rewrite-report.schema.json'),
   packages: load('package-verify-report.schema.json'),
+  images: load('images-report.schema.json'),
 };
 
 const REPORTING = new Set(['scan', 'plan', 'bind', 'unbind', 'verify', 'sync']);
 
 /** The problems of `report` (a parsed JSON report of `command`, `verify --packages` for that one) against its schema; empty when it conforms. */
 export function schemaProblems(command: string, report: unknown): string[] {
-  const validate = command === 'scan' ? validators.scan : command === 'verify --packages' ? validators.packages : validators.rewrite;
+  const validate = command === 'scan' ? validators.scan : command === 'verify --packages' ? validators.packages : command === 'bind --images' ? validators.images : validators.rewrite;
   if (validate(report)) return [];
   return (validate.errors ?? []).slice(0, 10).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
 }
@@ -40,6 +41,7 @@ export function checkReport(args: readonly string[], stdout: string, stderr: str
   } catch {
     return; // no report: the run failed before one (its status and message are the test's business)
   }
-  const problems = schemaProblems(command === 'verify' && args.includes('--packages') ? 'verify --packages' : command, report);
+  const kind = command === 'verify' && args.includes('--packages') ? 'verify --packages' : command === 'bind' && args.includes('--images') ? 'bind --images' : command;
+  const problems = schemaProblems(kind, report);
   if (problems.length > 0) throw new Error(`syslayer ${args.join(' ')}: the report does not match its schema (docs/schemas):\n${problems.join('\n')}`);
 }
