@@ -98,8 +98,11 @@ export async function startSshd(aliases: string[]): Promise<Sshd> {
   const { serverConfig, clientConfig } = writeKeysAndConfigs(dir, port, aliases);
   const logFile = join(dir, 'sshd.log');
   writeFileSync(logFile, '');
-  const child = spawn(SSHD, ['-D', '-E', logFile, '-f', serverConfig], { stdio: 'ignore' });
-  const log = () => readFileSync(logFile, 'utf8');
+  // Its standard error still has what sshd says before it opens the log (a config it refuses).
+  const child = spawn(SSHD, ['-D', '-E', logFile, '-f', serverConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let early = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => { early += text; });
+  const log = () => early + readFileSync(logFile, 'utf8');
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
