@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { syslayer } from './helpers/cli.js';
+import { ROOT, syslayer } from './helpers/cli.js';
+import { execFileSync } from 'node:child_process';
 import { LAYERS, makeClientImage, outputDigest, packImage } from './helpers/small-images.js';
 import { schemaProblems } from './helpers/report-schema.js';
 
@@ -22,7 +23,9 @@ interface Summary {
 }
 
 function runImages(listFile: string, out: string, ...extra: string[]): { status: number; summary: Summary; stderr: string } {
-  const r = syslayer('bind', '--images', listFile, '-o', out, '--kernel', '4.11', '--layers', LAYERS, '--json', ...extra);
+  // The container fixtures carry the reference layers themselves: --layers would name them twice.
+  const layers = listFile.endsWith('containers.list') ? [] : ['--layers', LAYERS];
+  const r = syslayer('bind', '--images', listFile, '-o', out, '--kernel', '4.11', ...layers, '--json', ...extra);
   if (r.status !== 0 && r.status !== 1) throw new Error(`bind --images exited ${r.status}: ${r.stderr}`);
   return { status: r.status, summary: JSON.parse(r.stdout) as Summary, stderr: r.stderr };
 }
@@ -176,5 +179,31 @@ describe('bind --images: usage errors write nothing', () => {
     refused(['--images', empty, '-o', 'OUT'], /names no image/);
     refused(['--images', at('no-such.list'), '-o', 'OUT'], /no-such\.list: cannot read the list/);
     refused(['--images', list], /-o <dir> names the directory/);
+  });
+});
+
+describe('bind --images with container images', () => {
+  const images = at('oci');
+  const CONTAINERS = ['oci-gzip', 'oci-zstd', 'oci-archive.tar', 'docker-archive.tar', 'bad-digest'];
+  const containerList = at('containers.list');
+  beforeAll(() => {
+    execFileSync(process.execPath, [join(ROOT, 'tests/fixtures/oci/make-images.mjs'), images], { stdio: ['ignore', 'ignore', 'pipe'] });
+    writeFileSync(containerList, CONTAINERS.map((n) => join(images, n)).join('\n'));
+  }, 120_000);
+
+  it('binds each in its own format, keyed by its index or manifest; a broken one fails alone; two runs are identical', () => {
+    const runs = ['c-1', 'c-2'].map((out) => runImages(containerList, at(out)));
+    for (const r of runs) {
+      expect(r.status).toBe(1);
+      expect(r.summary.images.map((i) => [i.status, i.exitStatus])).toEqual([['bound', 0], ['bound', 0], ['bound', 0], ['bound', 0], ['failed', undefined]]);
+      expect(r.summary.images[4]!.error).toMatch(/bad-digest/);
+    }
+    expect(runs[1]!.summary.images.map((i) => i.key)).toEqual(runs[0]!.summary.images.map((i) => i.key));
+    const kinds = CONTAINERS.slice(0, 4).map((n) => (JSON.parse(readFileSync(at('c-1', `${n}.report.json`), 'utf8')) as { keyParts: { input: { of: string }; options: { output: string } } }).keyParts);
+    expect(kinds.map((k) => [k.input.of, k.options.output])).toEqual([
+      ['oci-index', 'oci-layout'], ['oci-index', 'oci-layout'], ['oci-index', 'oci-archive'], ['docker-manifest', 'docker-archive'],
+    ]);
+    for (const n of CONTAINERS.slice(0, 4)) expect(outputDigest(at('c-2', n)), n).toBe(outputDigest(at('c-1', n)));
+    expect(outputDigest(at('c-1', 'oci-gzip'))).not.toBe(outputDigest(join(images, 'oci-gzip')));
   });
 });

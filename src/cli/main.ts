@@ -72,7 +72,7 @@ const COMMANDS: CommandSpec[] = [
     name: 'bind', description: 'write the selected layer into every client', operands: [{ name: 'image', description: `${IMAGE} (not with --images)`, optional: true }],
     options: [TARGET_KERNEL, LAYERS, ...REPORT_OPTIONS, ...WRITE_OPTIONS,
       { name: 'images', value: '<list>', description: 'many images in one run: a file naming one input per line (blank lines and # comments left out; relative to the current directory); each goes to -o DIR/<its base name>, in its own format, with <name>.report.json beside it (docs/scale.md)' },
-      { name: 'shard', value: '<i/n>', description: 'do share i of n (from 0): with --images, the list\'s entries whose output name hashes to i; with one image, its clients (hardlink groups together) whose first path does, written as a shard result for merge', parse: parseShard },
+      { name: 'shard', value: '<i/n>', description: 'do share i of n (from 0): with --images, the list\'s entries whose output name hashes to i; with one image (a directory or a tar image), its clients (hardlink groups together) whose least name does, written as a shard result for merge', parse: parseShard },
       { name: 'cache', value: '<dir>', description: 'with --images: results kept by key; an image whose key is there is copied from it, not bound again' }],
   },
   // Unbinding needs no layer and no kernel: each file's bind record holds what it takes.
@@ -95,6 +95,11 @@ const COMMANDS: CommandSpec[] = [
     options: [VERIFY_KERNEL, LAYERS, ...REPORT_OPTIONS,
       { name: 'packages', description: 'check every file the dpkg database of --root has a sum for: a bound file is unbound in memory and its original compared with dpkg\'s MD5; reports files bound and intact, changed by someone else, missing, and clients not bound' },
       { name: 'root', value: '<dir>', description: 'with --packages: the root whose var/lib/dpkg is read (default /)' }],
+  },
+  {
+    name: 'merge', description: 'join the shard results of one image (bind IMAGE --shard i/n -o SHARD) into -o OUT, as bind IMAGE -o OUT writes it; every shard 0..n-1 once, of one key, and the image unchanged, or nothing is written (docs/scale.md)',
+    operands: [{ name: 'image', description: 'the image the shards were made from: a directory or a tar image' }, { name: 'shard', description: 'shard result directories, one per shard', variadic: true }],
+    options: [{ name: 'output', short: 'o', value: '<path>', description: 'where to write the bound image, in the image\'s own format (required)' }, TARGET_KERNEL, LAYERS, json('print what was merged as JSON'), perf],
   },
   {
     name: 'digest', description: 'print an image\'s input digest (of its canonical listing: the same for a directory and its tarball) and the key of binding it to its own format (docs/scale.md)',
@@ -209,6 +214,21 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       await writeReport(process.stdout, options.json ? `${JSON.stringify(catalog.map(layerSummary), null, 1)}\n` : `${formatLayers(catalog)}\n`, 'standard output');
       return catalog.some((l) => l.linkErrors.size > 0) ? EXIT_SOME_FAILED : EXIT_OK;
     }
+    case 'merge': {
+      const opts = options as { output?: string; kernel?: KernelOption; layers?: string[]; json?: boolean; perf?: boolean };
+      if (opts.output === undefined) throw new UsageError('merge: -o <dir> names where the bound image goes');
+      const timers = new Timers(entered);
+      const { mergeShards } = await import('../commands/merge.js');
+      const m = await mergeShards({ image: operands[0]!, shards: operands.slice(1), output: opts.output, kernel: opts.kernel ?? { kind: 'auto' }, layerDirs: opts.layers ?? [], timers, progress: Progress.silent() });
+      const counts: Record<string, number> = {};
+      for (const o of m.outcomes) counts[o.status] = (counts[o.status] ?? 0) + 1;
+      const { reportHeader } = await import('../report/report-header.js');
+      const json = { ...reportHeader('merge'), image: operands[0]!, output: opts.output, key: m.key, shards: m.count, written: m.written, outcomes: counts };
+      const text = `merged ${m.count} shard${m.count === 1 ? '' : 's'} of ${operands[0]} into ${opts.output}: ${m.written} bound files put in; clients: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}\nkey ${m.key}`;
+      await writeReport(process.stdout, opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`, 'standard output');
+      if (opts.perf) process.stderr.write(`${timers.format()}\n`);
+      return m.status;
+    }
     case 'digest': {
       const opts = options as { kernel?: KernelOption; layers?: string[]; json?: boolean; listing?: boolean };
       const digest = await import('../commands/digest.js');
@@ -251,6 +271,7 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       const opts = options as RewriteFlags;
       if (command === 'bind' && opts.images !== undefined) return bindImageList(operands, opts);
       if (command === 'bind' && opts.cache !== undefined) throw new UsageError('bind: --cache goes with --images');
+      if (command === 'bind' && opts.shard !== undefined) return bindOneShard(operands, opts, entered);
       if (command === 'unbind' && opts.stdout) return unbindToStandardOutput(operands[0]!, opts);
       if (command === 'verify' && opts.packages) return verifyPackages(operands, opts);
       if (opts.root !== undefined) throw new UsageError(`${command}: --root goes with --packages`);
@@ -296,6 +317,25 @@ async function bindImageList(operands: string[], opts: RewriteFlags): Promise<nu
   }
 }
 
+/** `bind IMAGE --shard i/n -o SHARDOUT`: the share's report, with the key and the shard. */
+async function bindOneShard(operands: string[], opts: RewriteFlags, entered: number): Promise<number> {
+  if (operands.length === 0) throw new UsageError('bind --shard: name the image (or give --images LIST)');
+  refuseBeside(opts, 'bind IMAGE --shard', ['shard', 'output', 'kernel', 'layers', 'json', 'threads', 'progress', 'perf', 'report']);
+  if (opts.output === undefined) throw new UsageError('bind --shard: -o <dir> names the shard result to write');
+  const timers = new Timers(entered);
+  const progress = await Progress.start(opts.progress);
+  try {
+    const { bindShard } = await import('../commands/bind-shard.js');
+    const result = await bindShard({ input: operands[0]!, output: opts.output, shard: opts.shard!, kernel: opts.kernel ?? { kind: 'auto' }, layerDirs: opts.layers ?? [], threads: opts.threads, timers, progress });
+    progress.stop();
+    const { key, keyParts, shard } = result.manifest;
+    await finish(result, opts, timers, { key, keyParts, shard }, `shard ${shard.index}/${shard.count}: ${result.manifest.files.length} bound files in ${opts.output}; key ${key}`);
+    return result.status;
+  } finally {
+    progress.stop();
+  }
+}
+
 /** `unbind --stdout FILE`: the original bytes, and nothing else, on standard output. */
 async function unbindToStandardOutput(file: string, opts: RewriteFlags): Promise<number> {
   refuseBeside(opts, 'unbind --stdout', ['stdout', 'layers']);
@@ -331,15 +371,15 @@ async function writeReportFile(file: string, json: string): Promise<void> {
 }
 
 /** Prints the report (to standard error when the image went to standard output). */
-async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers): Promise<void> {
+async function finish(result: CommandResult, opts: RewriteFlags, timers: Timers, extra: Record<string, unknown> = {}, lastLine?: string): Promise<void> {
   const { formatPlan, formatRewrite, reportJson } = await import('../report/rewrite-report.js');
   const r = result.report;
-  const json = (await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command, r.warnings, r.sync));
+  const json = { ...(await import('../names/path-bytes.js')).jsonWithNameBytes(reportJson(r.plan, r.command === 'plan' ? null : r.outcomes, r.command, r.warnings, r.sync)), ...extra };
   for (const warning of r.warnings) process.stderr.write(`syslayer: warning: ${warning}\n`);
   const [stream, where] = r.imageOnStandardOutput ? [process.stderr, 'standard error'] : [process.stdout, 'standard output'];
   // A person at a terminal gets the first few of each list; a pipe or a file, every item.
   const atMost = stream.isTTY ? TERMINAL_LIST : null;
-  const text = r.command === 'plan' ? formatPlan(r.plan, atMost) : formatRewrite(r, atMost);
+  const text = (r.command === 'plan' ? formatPlan(r.plan, atMost) : formatRewrite(r, atMost)) + (lastLine ? `\n${lastLine}` : '');
   await writeReport(stream, opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`, where);
   if (opts.report) await writeReportFile(opts.report, `${JSON.stringify(json, null, 1)}\n`);
   if (opts.perf) process.stderr.write(`${timers.format()}\n`);
@@ -365,6 +405,8 @@ const EPILOGUE = `Examples:
   syslayer report bind.json rootfs/ -o report.html       one HTML page of reports (and plans of images)
   syslayer bind --images LIST -o out/ --shard 0/4        share 0 of 4 of a list of images (docs/scale.md)
   syslayer digest rootfs.tar.gz                          the input digest and the key of a bind
+  syslayer bind rootfs/ --shard 1/4 -o shard-1/          share 1 of 4 of one image's clients
+  syslayer merge rootfs/ shard-*/ -o bound/              the shares joined, as bind rootfs/ -o bound/ writes it
 
 Exit status:
   0    all went well

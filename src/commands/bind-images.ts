@@ -7,10 +7,11 @@ import { existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError, UsageError } from '../errors.js';
 import type { KernelOption } from '../catalog/kernel-version.js';
-import { detectInput, type ImageInput } from '../sources/detect.js';
-import { chooseOutput, type ImageOutput } from '../sinks/choose-output.js';
+import { detectInput } from '../sources/detect.js';
+import { chooseOutput } from '../sinks/choose-output.js';
 import { inputDigest } from '../scale/input-digest.js';
-import { runKey, outputKind } from '../scale/run-key.js';
+import { outputKind, runKey } from '../scale/run-key.js';
+import { describeFormat, inOwnFormat } from '../scale/own-format.js';
 import { inShard, type Shard } from '../scale/shard.js';
 import { readImageList, type ListedImage } from '../scale/image-list.js';
 import { copyInto, lookUp, readReport, store, writeFileWhole } from '../scale/result-cache.js';
@@ -54,17 +55,6 @@ export interface ImagesResult {
   status: ExitStatus;
 }
 
-/** Why `output` is not `input`'s own format, or null: each output keeps its input's format. */
-function formatMismatch(input: ImageInput, output: ImageOutput, name: string): string | null {
-  const same = input.kind === 'directory' ? output.kind === 'directory'
-    : input.kind === 'file' ? output.kind === 'file'
-    : input.kind === 'tar' ? output.kind === 'tar' && output.compression === input.compression
-    : output.kind === 'container' && output.archive === input.archive;
-  if (same) return null;
-  const what = input.kind === 'tar' ? `a ${input.compression === 'none' ? 'plain' : input.compression} tar` : input.kind === 'container' ? `a container image (${input.format}${input.archive ? ' archive' : ''})` : `a ${input.kind}`;
-  return `the output is named after the input (${name}), which asks for ${outputKind(output)}, but the input is ${what}: give the input a name that says its format (e.g. .tar.gz)`;
-}
-
 /** Whether a client's outcome in a JSON report is an error: what makes a bind exit 1. */
 function reportStatus(report: Record<string, unknown>): ExitStatus {
   const clients = (report.clients ?? []) as { outcome?: { status?: string } }[];
@@ -84,8 +74,9 @@ function upToDate(output: string, report: string, key: string): boolean {
 async function bindOne(image: ListedImage, req: ImagesRequest, output: string, reportPath: string): Promise<Omit<ImageEntry, 'input' | 'line' | 'output' | 'report'>> {
   const input = detectInput(image.path, image.given);
   const out = chooseOutput(true, input, output, false);
-  const mismatch = formatMismatch(input, out, image.name);
-  if (mismatch) throw new UsageError(mismatch);
+  if (!inOwnFormat(input, out)) {
+    throw new UsageError(`the output is named after the input (${image.name}), which asks for ${outputKind(out)}, but the input is ${describeFormat(input)}: give the input a name that says its format (e.g. .tar.gz)`);
+  }
   req.progress.update(`digest: ${image.given}`);
   const { key, parts } = runKey(await inputDigest(input), { layerDirs: req.layerDirs, kernel: req.kernel, output: out, containerFormat: input.kind === 'container' ? input.format : undefined });
   if (upToDate(output, reportPath, key)) return { status: 'up-to-date', key, exitStatus: reportStatus(readReport(reportPath)) };

@@ -4,7 +4,8 @@
 import type { KernelOption } from '../catalog/kernel-version.js';
 import { detectInput } from '../sources/detect.js';
 import { inputDigest, listingOf } from '../scale/input-digest.js';
-import { ownFormat, runKey, type KeyParts } from '../scale/run-key.js';
+import { runKey, type KeyParts } from '../scale/run-key.js';
+import { ownFormat } from '../scale/own-format.js';
 import { UsageError } from '../errors.js';
 
 export interface DigestResult {

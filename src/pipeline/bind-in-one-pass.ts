@@ -24,7 +24,8 @@ import { batches } from '../pool/batches.js';
 import type { FilePassResult } from '../transform/file-pass.js';
 import type { FileOutcome } from '../transform/file-operations.js';
 
-export type OnePassOutput = { kind: 'in-place' } | { kind: 'directory'; path: string };
+/** `shard`: only the bound clients, under `path` (bind --shard of one image, pass-to-shard.ts). */
+export type OnePassOutput = { kind: 'in-place' } | { kind: 'directory'; path: string } | { kind: 'shard'; path: string };
 
 /**
  * Which of the image's files the pass reads, chosen once the target kernel and the catalog are
@@ -38,7 +39,7 @@ export function takesOnePass(input: LocalInput, output: RewriteOptions['output']
   return input.kind === 'directory' && (output.kind === 'in-place' || output.kind === 'directory');
 }
 
-export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { output: OnePassOutput; scope?: PassScope }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
+export async function bindInOnePass(input: LocalInput, o: Omit<RewriteOptions, 'output'> & { output: OnePassOutput; scope?: PassScope }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
   const image = input.path;
   // The workers, if any, start (load their modules, instantiate the core) while the tree is walked.
   const runner = await passRunner(passWorkers(o.threads, o.output.kind === 'directory'));
@@ -49,7 +50,7 @@ export async function bindInOnePass(input: LocalInput, o: RewriteOptions & { out
   }
 }
 
-async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & { output: OnePassOutput; scope?: PassScope }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
+async function bindWith(runner: PassRunner, image: string, o: Omit<RewriteOptions, 'output'> & { output: OnePassOutput; scope?: PassScope }): Promise<{ plan: Plan; outcomes: FileOutcome[]; warnings: string[] }> {
   o.progress.update('walking the tree: listing directories');
   const tree = directoryTree(image);
   const leftovers: string[] = [];
@@ -63,6 +64,8 @@ async function bindWith(runner: PassRunner, image: string, o: RewriteOptions & {
   if (o.output.kind === 'in-place') {
     removeLeftovers(image, leftovers);
     sink = inPlaceSink(image, (stage, paths) => runner.renameStaged(image, stage, paths), o.timers);
+  } else if (o.output.kind === 'shard') {
+    sink = (await import('./pass-to-shard.js')).shardSink(image, o.output.path);
   } else {
     sink = copySink(image, tree, leftovers, o.output.path, o.timers);
   }
@@ -109,7 +112,7 @@ function ownersNotKept(files: number, output: OnePassOutput): string {
 
 /** The plan a scan and plan of the image would have made, from what the pass found. */
 async function planFrom(image: string, tree: ImageTree, results: FilePassResult[], leftovers: string[],
-  k: { kernel: number | null; kernelText: string; catalog: Plan['catalog'] }, o: RewriteOptions): Promise<Plan> {
+  k: { kernel: number | null; kernelText: string; catalog: Plan['catalog'] }, o: Pick<RewriteOptions, 'timers'>): Promise<Plan> {
   const scanned: ScanOutcome[] = results.flatMap((r) => r.scanned);
   const other = results.reduce((n, r) => n + r.other, 0);
   const ldSoConf = await readLdSoConf(tree, imageReader(image));

@@ -38,6 +38,15 @@ export interface TarRunOptions {
   threads?: number;
   timers: Timers;
   progress: Progress;
+  /**
+   * bind --shard of one image (docs/scale.md): whether a file entry is the shard's; the others
+   * are neither scanned nor bound. A hardlink's names share the one entry that holds its data.
+   */
+  share?: (path: string) => boolean;
+  /** bind --shard: each bound entry's new bytes, as they come back from the workers. */
+  kept?: (path: string, bytes: Buffer) => void;
+  /** merge: the bytes a shard bound for this entry, put in as they are instead of binding it again. */
+  prebound?: (path: string) => Buffer | null;
 }
 
 
@@ -129,14 +138,15 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
       name: image,
       source: openTarSource(input),
       output: target,
-      wants: (path, bytes) => startsElf(bytes) || isLdSoConf(path),
+      wants: (path, bytes) => (startsElf(bytes) && (o.share?.(path) ?? true)) || isLdSoConf(path),
       visit: async ({ buffer, files }) => {
-        const elf = files.filter(({ bytes }) => startsElf(bytes));
+        const pre = new Map<VisitedFile, Buffer | null>(o.prebound ? files.map((f) => [f, startsElf(f.bytes) ? o.prebound!(f.path) : null]) : []);
+        const elf = files.filter((f) => startsElf(f.bytes) && !pre.get(f));
         for (const { path, bytes } of files) {
           if (startsElf(bytes)) sizes.set(path, bytes.length);
           else texts.set(path, decodeName(bytes));
         }
-        if (elf.length === 0) return files.map(() => null);
+        if (elf.length === 0) return files.map((f) => pre.get(f) ?? null);
         elfEntries += elf.length;
         for (const { bytes } of elf) elfBytes += bytes.length;
         // The group's buffer moves to a worker (its views here are detached) and back.
@@ -146,11 +156,13 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
           // Kept for the report without the new bytes: they go to the output and are let go
           // (2,048 clients held until the end were ~45 MiB of the peak).
           results.push({ ...r, bytes: null });
-          replaced.set(elf[i]!, r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null);
+          const bytes = r.bytes ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : null;
+          if (bytes && o.kept) o.kept(r.path, bytes);
+          replaced.set(elf[i]!, bytes);
         });
         clients += reply.results.filter((r) => r.outcome !== null).length;
         o.progress.update(`${verb}: ${elfEntries} ELF entries (${(elfBytes / 1e6).toFixed(1)} MB) so far, ${clients} clients`);
-        return files.map((f) => replaced.get(f) ?? null);
+        return files.map((f) => pre.get(f) ?? replaced.get(f) ?? null);
       },
     }));
     target?.commit();

@@ -114,8 +114,6 @@ export async function listingOf(input: ImageInput): Promise<string> {
   const { stream, done } = tarStream(input);
   try {
     const listing = await canonicalListing(listTar(stream, input.name));
-    // What follows the end blocks (GNU tar pads to its record size) is drained, so tar ends well.
-    stream.resume();
     await done;
     return listing;
   } catch (error) {

@@ -14,7 +14,6 @@ import { packageRoot } from '../util/package-root.js';
 import type { ImageOutput } from '../sinks/choose-output.js';
 import type { Compression } from '../tar/compression.js';
 import type { InputDigest } from './input-digest.js';
-import type { ImageInput } from '../sources/detect.js';
 
 export interface KeyParts {
   input: InputDigest;
@@ -62,15 +61,6 @@ function programVersion(program: string): string {
 function compressorVersion(c: Exclude<Compression, 'none'>): string {
   // Node's own zlib writes gzip (src/tar/compression.ts); zstd and xz are the system's programs.
   return c === 'gzip' ? `zlib ${process.versions.zlib}` : programVersion(c);
-}
-
-/** An output in the input's own format (what `bind --images` writes), for a key asked for without one. */
-export function ownFormat(input: ImageInput): ImageOutput {
-  switch (input.kind) {
-    case 'tar': return { kind: 'tar', path: '', compression: input.compression };
-    case 'container': return { kind: 'container', path: '', archive: input.archive };
-    default: return { kind: input.kind, path: '' };
-  }
 }
 
 /** What an output is, as far as its bytes go: `directory`, `tar`, `tar.gz`, `oci-layout`, … */

@@ -55,7 +55,13 @@ export async function* listTar(stream: Readable | AsyncIterable<Buffer>, archive
       fail(at, 'the stream ends inside a header');
     }
     const block = Buffer.from(q.take(BLOCK));
-    if (block.every((b) => b === 0)) return; // the end blocks: what follows is not read
+    if (block.every((b) => b === 0)) {
+      // The end blocks. What follows (GNU tar pads to its record size) is read to the stream's
+      // end, unlooked at, so that whatever writes it (GNU tar packing a directory) ends too: a
+      // stream left paused keeps its child's exit from being seen.
+      for (let had = q.available; await q.fill(had + 1) > had; had = q.available) q.takeSome(q.available);
+      return;
+    }
     if (!checksumMatches(block)) fail(at, 'checksum does not match the header');
     const typeflag = block[156]!;
     const size = number(block, 124, 12, 'size', at);

@@ -2,7 +2,7 @@
 // examples in a tree with the kernel's module directory, a hardlinked pair, a symlink and a file
 // that says which variant it is, with fixed mtimes so that two builds are the same image; and the
 // same tree as tarballs packed by GNU tar (name order, numeric owners), plain or compressed.
-import { cpSync, mkdirSync, symlinkSync, linkSync, writeFileSync, utimesSync, readdirSync, lstatSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, symlinkSync, linkSync, writeFileSync, utimesSync, readdirSync, lstatSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -62,6 +62,11 @@ export const sha256File = (path: string) => createHash('sha256').update(readFile
  */
 export function outputDigest(path: string): string {
   if (!lstatSync(path).isDirectory()) return sha256File(path);
+  // An OCI layout: its files and their bytes (blobs are named by digest; nothing else matters).
+  if (existsSync(join(path, 'oci-layout'))) {
+    const files = (readdirSync(path, { recursive: true }) as string[]).filter((f) => lstatSync(join(path, f)).isFile()).sort();
+    return createHash('sha256').update(files.map((f) => `${f} ${sha256File(join(path, f))}`).join('\n')).digest('hex');
+  }
   const r = syslayer('digest', '--listing', path);
   if (r.status !== 0) throw new Error(`digest --listing ${path}: ${r.stderr}`);
   const lines = r.stdout.split('\n').map((line) => {
