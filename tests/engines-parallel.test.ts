@@ -4,8 +4,10 @@
 // sends the image with rsync (--transferfile), runs `syslayer bind --images` there, brings the
 // bound image and its report back (--return) and removes its copies (--cleanup). The oracle is one
 // plain `bind --images` run of the whole list here: a run is a pure function of its inputs, so the
-// farm must give the same bytes. ssh itself is checked first (the pinned host key, the client key),
-// so that a failure of the fan-out is not a failure of the set-up in disguise.
+// farm must give the same bytes. The same holds for a share of the list a job on shared storage
+// (--shard i/n), and for one image bound in shards on the hosts and merged here, whose oracle is
+// its unsharded bind. ssh itself is checked first (the pinned host key, the client key), so that a
+// failure of the fan-out is not a failure of the set-up in disguise.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
