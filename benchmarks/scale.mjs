@@ -15,7 +15,9 @@
 //   - `bind --images` of the K entries in one process;
 //   - the same list as two shards, `--shard 0/2` and `--shard 1/2`, run at the same time;
 //   - the one-process run again with --cache filled (every image copied from the cache);
-//   - `cat` of the tarball to /dev/null and `cp` of it (the I/O floor).
+//   - `cat` of the tarball to /dev/null and `cp` of it (the I/O floor);
+//   - one image in shards: the tarball, and the same tree extracted as a directory, bound whole,
+//     then as `--shard 0/2` and `--shard 1/2` at once, then `merge` of the two.
 // Written to benchmarks/results/scale-<date>.json and printed as a table.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -86,6 +88,22 @@ const counts = [0, 1].map((i) => fs.readdirSync(path.join(tmp, `shard-${i}`)).fi
 note(`bind --images --shard i/2, both at once (${counts.join(' + ')} images)`, { wall: both, cpu: shards.reduce((s, r) => s + (r.cpu ?? 0), 0), rssKB: Math.max(...shards.map((r) => r.rssKB ?? 0)) }, K);
 await run(bindArgs(fresh(path.join(tmp, 'fill')), '--cache', path.join(tmp, 'cache')), { stdout: 'null' });
 note(`bind --images --cache (all cached), ${K} images`, await run(bindArgs(fresh(path.join(tmp, 'cached')), '--cache', path.join(tmp, 'cache')), { stdout: 'null' }), K);
+
+// One image in shards: the tarball, and the same tree as a directory, bound whole, then as two
+// shards at once followed by merge.
+const tree = path.join(tmp, 'tree');
+fs.mkdirSync(tree);
+execFileSync('tar', ['--numeric-owner', '-C', tree, '-xf', tarball]);
+for (const [what, image, out] of [['tarball', tarball, 'whole.tar'], ['directory', tree, 'whole-dir']]) {
+  const oneImage = ['--kernel', '4.11', '--progress', 'none'];
+  note(`bind one ${what}`, await run([...syslayer, 'bind', image, '-o', fresh(path.join(tmp, out)), ...oneImage], { stdout: 'null' }));
+  const s0 = process.hrtime.bigint();
+  const halves = await Promise.all([0, 1].map((i) => createRunner({ tmp: fs.mkdtempSync(path.join(tmp, `h${i}-`)), env, timeoutSeconds: 3600, gnuTime: findGnuTime(), cwd: REPO })
+    .run([...syslayer, 'bind', image, '--shard', `${i}/2`, '-o', fresh(path.join(tmp, `${what}-shard-${i}`)), ...oneImage], { stdout: 'null' })));
+  const shardWall = Number(process.hrtime.bigint() - s0) / 1e9;
+  note(`bind one ${what} --shard i/2, both at once`, { wall: shardWall, cpu: halves.reduce((t, r) => t + (r.cpu ?? 0), 0), rssKB: Math.max(...halves.map((r) => r.rssKB ?? 0)) });
+  note(`merge of the 2 shards of the ${what}`, await run([...syslayer, 'merge', image, path.join(tmp, `${what}-shard-0`), path.join(tmp, `${what}-shard-1`), '-o', fresh(path.join(tmp, `merged-${out}`)), '--kernel', '4.11'], { stdout: 'null' }));
+}
 
 const result = { date: new Date().toISOString(), machine: { cpus: os.availableParallelism(), memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release() }, image: { bytes, clients: CLIENTS, filler: FILLER }, images: K, shards: counts, rows };
 const resultsDir = path.join(HERE, 'results');

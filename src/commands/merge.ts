@@ -103,12 +103,13 @@ export async function mergeShards(r: MergeRequest): Promise<MergeResult> {
 
   const outcomes = shards.flatMap((s) => s.m.outcomes);
   if (input.kind === 'tar') {
-    // bind's tar pass, each shard's bound entries put in as they are: the output is that of the
-    // unsharded bind by construction (every other byte is the input's, compressed alike).
+    // bind's tar pass, each shard's bound entries put in as they are and every other entry passed
+    // through, as bind passes what it does not bind: the output is the unsharded bind's by
+    // construction (every other byte is the input's, compressed alike).
     const bound = new Map(shards.flatMap(({ dir, m }) => m.files.map((f) => [f.path, join(dir, FILES, f.path)] as const)));
     const { runTar } = await import('../pipeline/rewrite-stream.js');
-    await runTar(input, output, { op: 'bind', kernel: r.kernel, layerDirs: r.layerDirs, timers: r.timers, progress: r.progress,
-      prebound: (path) => { const f = bound.get(path); return f === undefined ? null : readFileSync(fsPath(f)); } });
+    await r.timers.time('tar pass', () => runTar(input, output, { op: 'bind', kernel: { kind: 'version', version: made.kernel }, layerDirs: [], timers: r.timers, progress: r.progress,
+      prebound: { has: (path) => bound.has(path), bytes: (path) => readFileSync(fsPath(bound.get(path)!)) } }));
   } else {
     await writeDirectory(input.path, r, shards, made, outcomes);
   }

@@ -45,8 +45,12 @@ export interface TarRunOptions {
   share?: (path: string) => boolean;
   /** bind --shard: each bound entry's new bytes, as they come back from the workers. */
   kept?: (path: string, bytes: Buffer) => void;
-  /** merge: the bytes a shard bound for this entry, put in as they are instead of binding it again. */
-  prebound?: (path: string) => Buffer | null;
+  /**
+   * merge: the entries shards bound, put in as they are. Nothing else is looked at: what bind
+   * leaves alone (other files, ELF files without a reservation, refused clients) passes through
+   * as it came, so neither the catalog pass nor the workers are needed (pass --kernel as a version).
+   */
+  prebound?: { has(path: string): boolean; bytes(path: string): Buffer };
 }
 
 
@@ -119,7 +123,7 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
     const core = new Core(pool.module);
     // A plain scan and unbind need neither kernel nor layers: they read the image once.
     const imageLayers: Layer[] = [];
-    const needsCatalog = o.kernel.kind === 'auto' || (o.op !== 'scan' && o.op !== 'unbind');
+    const needsCatalog = !o.prebound && (o.kernel.kind === 'auto' || (o.op !== 'scan' && o.op !== 'unbind'));
     // --perf names what the catalog pass cost: for a tarball, a second read (and decompression).
     const pass = input.kind !== 'tar' ? 'catalog' : input.compression === 'none' ? 'catalog: tar headers' : `catalog: ${input.compression} tar read once more`;
     const firstTree = needsCatalog ? await o.timers.time(pass, () => catalogPass(input, core, imageLayers)) : null;
@@ -138,15 +142,15 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
       name: image,
       source: openTarSource(input),
       output: target,
-      wants: (path, bytes) => (startsElf(bytes) && (o.share?.(path) ?? true)) || isLdSoConf(path),
+      wants: o.prebound ? (path) => o.prebound!.has(path) : (path, bytes) => (startsElf(bytes) && (o.share?.(path) ?? true)) || isLdSoConf(path),
       visit: async ({ buffer, files }) => {
-        const pre = new Map<VisitedFile, Buffer | null>(o.prebound ? files.map((f) => [f, startsElf(f.bytes) ? o.prebound!(f.path) : null]) : []);
-        const elf = files.filter((f) => startsElf(f.bytes) && !pre.get(f));
+        if (o.prebound) return files.map((f) => o.prebound!.bytes(f.path));
+        const elf = files.filter(({ bytes }) => startsElf(bytes));
         for (const { path, bytes } of files) {
           if (startsElf(bytes)) sizes.set(path, bytes.length);
           else texts.set(path, decodeName(bytes));
         }
-        if (elf.length === 0) return files.map((f) => pre.get(f) ?? null);
+        if (elf.length === 0) return files.map(() => null);
         elfEntries += elf.length;
         for (const { bytes } of elf) elfBytes += bytes.length;
         // The group's buffer moves to a worker (its views here are detached) and back.
@@ -162,7 +166,7 @@ export async function runTar(input: ImageInput, output: ImageOutput, o: TarRunOp
         });
         clients += reply.results.filter((r) => r.outcome !== null).length;
         o.progress.update(`${verb}: ${elfEntries} ELF entries (${(elfBytes / 1e6).toFixed(1)} MB) so far, ${clients} clients`);
-        return files.map((f) => pre.get(f) ?? replaced.get(f) ?? null);
+        return files.map((f) => replaced.get(f) ?? null);
       },
     }));
     target?.commit();
