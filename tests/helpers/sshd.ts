@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { orphanSafe } from '../../src/sinks/file-writers.js';
 
 export interface Sshd {
   /** The loopback port sshd listens on. */
@@ -98,8 +99,11 @@ export async function startSshd(aliases: string[]): Promise<Sshd> {
   const { serverConfig, clientConfig } = writeKeysAndConfigs(dir, port, aliases);
   const logFile = join(dir, 'sshd.log');
   writeFileSync(logFile, '');
-  // Its standard error still has what sshd says before it opens the log (a config it refuses).
-  const child = spawn(SSHD, ['-D', '-E', logFile, '-f', serverConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its standard error has what is said before sshd opens its log (setpriv's, should sshd be
+  // missing). Under setpriv, as syslayer's own helpers are: a test process killed outright takes
+  // sshd with it, where afterAll would never run.
+  const [command, ...args] = orphanSafe([SSHD, '-D', '-E', logFile, '-f', serverConfig]);
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let early = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => { early += text; });
   const log = () => early + readFileSync(logFile, 'utf8');
