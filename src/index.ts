@@ -1,5 +1,6 @@
 // The library: `import { scan, plan, bind, unbind, verify, sync } from 'syslayer'` (docs/api.md),
-// and `verifyPackages` and `original` (`verify --packages`, `unbind --stdout`). Each
+// `verifyPackages` and `original` (`verify --packages`, `unbind --stdout`), and `bindImages`,
+// `digest`, `bindShard` and `merge` (`bind --images`, `digest`, `bind --shard`, `merge`: docs/scale.md). Each
 // command takes an image and its options and resolves to the report `syslayer <command> --json`
 // prints (docs/scan-json.md, docs/report-json.md) with the exit status the command line would
 // give; it prints nothing and shows no progress. The commands are the command line's own
@@ -153,4 +154,45 @@ export async function verifyPackages(options: { root?: string; layers?: readonly
  */
 export function original(file: string, options: { layers?: readonly string[] } = {}): OriginalResult {
   return originalBytes(file, options.layers ?? []);
+}
+
+/** `syslayer bind --images --json`: the run summary, one entry per image of the list (docs/scale.md). */
+export type ImagesReport = ReturnType<typeof import('./report/images-report.js').imagesJson>;
+/** `syslayer merge --json`. */
+export type MergeReport = ReturnType<typeof import('./report/merge-report.js').mergeJson>;
+export type { KeyParts } from './scale/run-key.js';
+
+/**
+ * Many images (`syslayer bind --images LIST -o OUTDIR`): each input of the list file bound to
+ * `output`/<its base name> in its own format, its report with its key beside it. `shard`: `'i/n'`.
+ */
+export async function bindImages(list: string, options: PlanOptions & { output: string; shard?: string; cache?: string }): Promise<Result<ImagesReport>> {
+  const [{ bindImages: run }, { imagesJson }, { parseShard }] = await Promise.all([import('./commands/bind-images.js'), import('./report/images-report.js'), import('./scale/shard.js')]);
+  const request = { list, outDir: options.output, shard: options.shard === undefined ? null : parseShard(options.shard), cache: options.cache ?? null };
+  const result = await run({ ...request, kernel: parseKernelOption(options.kernel ?? 'auto'), layerDirs: options.layers ?? [], threads: options.threads, progress: Progress.silent() });
+  return { status: result.status as Exclude<ExitStatus, 2>, report: imagesJson(result, request) };
+}
+
+/** An image's input digest and the key of binding it to its own format (`syslayer digest --json`). */
+export async function digest(image: string, options: Omit<PlanOptions, 'threads'> = {}): Promise<{ key: string; keyParts: import('./scale/run-key.js').KeyParts }> {
+  const { key, keyParts } = await (await import('./commands/digest.js')).digestImage(image, { kernel: parseKernelOption(options.kernel ?? 'auto'), layerDirs: options.layers ?? [] });
+  return { key, keyParts };
+}
+
+/** Share `shard` (`'i/n'`) of one directory or tar image's clients, written as a shard result to `output` for `merge`. */
+export async function bindShard(image: string, options: PlanOptions & { output: string; shard: string }): Promise<Result<RewriteReport & { key: string; keyParts: import('./scale/run-key.js').KeyParts; shard: { index: number; count: number } }>> {
+  const { parseShard } = await import('./scale/shard.js');
+  const { report: r, status, manifest } = await (await import('./commands/bind-shard.js')).bindShard({
+    input: image, output: options.output, shard: parseShard(options.shard), kernel: parseKernelOption(options.kernel ?? 'auto'), layerDirs: options.layers ?? [],
+    threads: options.threads, timers: new Timers(), progress: Progress.silent(),
+  });
+  return { status: status as Exclude<ExitStatus, 2>, report: { ...jsonWithNameBytes(reportJson(r.plan, r.outcomes, 'bind', r.warnings)), key: manifest.key, keyParts: manifest.keyParts, shard: manifest.shard } };
+}
+
+/** The shard results of one image joined into `output`, as `bind(image, { output })` writes it; throws `RunError` for any mismatch, writing nothing. */
+export async function merge(image: string, shards: readonly string[], options: Omit<PlanOptions, 'threads'> & { output: string }): Promise<Result<MergeReport>> {
+  const m = await (await import('./commands/merge.js')).mergeShards({
+    image, shards, output: options.output, kernel: parseKernelOption(options.kernel ?? 'auto'), layerDirs: options.layers ?? [], timers: new Timers(), progress: Progress.silent(),
+  });
+  return { status: m.status as Exclude<ExitStatus, 2>, report: (await import('./report/merge-report.js')).mergeJson(m, image, options.output) };
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, syslayer } from './helpers/cli.js';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { LAYERS, makeClientImage, outputDigest, packImage } from './helpers/small-images.js';
 import { schemaProblems } from './helpers/report-schema.js';
 
@@ -19,7 +19,7 @@ const NAMES = ['alpha', 'beta.tar', 'gamma.tar.gz', 'delta.tar.zst', 'epsilon.ta
 
 interface Summary {
   counts: Record<string, number>;
-  images: { input: string; output: string; report: string; status: string; key?: string; error?: string; exitStatus?: number }[];
+  images: { input: string; output: string; report: string; status: string; key?: string; error?: string; warning?: string; exitStatus?: number }[];
 }
 
 function runImages(listFile: string, out: string, ...extra: string[]): { status: number; summary: Summary; stderr: string } {
@@ -133,6 +133,17 @@ describe('bind --images', () => {
     expect(NAMES.map((n) => keyOf(at('cached-2'), n))).toEqual(NAMES.map((n) => keyOf(at('out-1'), n)));
   });
 
+  it('--cache that cannot be written: the images are bound all the same, each with a warning', () => {
+    const notADirectory = at('cache-is-a-file');
+    writeFileSync(notADirectory, 'not a directory\n');
+    const one = at('one.list');
+    writeFileSync(one, `${at('inputs', 'beta.tar')}\n`);
+    const r = runImages(one, at('out-bad-cache'), '--cache', notADirectory);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.summary.images.map((i) => [i.status, i.warning?.replace(/:.*/s, '')])).toEqual([['bound', 'not kept in the cache']]);
+    expect(outputDigest(at('out-bad-cache', 'beta.tar'))).toBe(outputs(at('out-1')).get('beta.tar'));
+  });
+
   it('one corrupt image is reported; the others are bound; exit 1', () => {
     const corrupt = at('inputs', 'broken.tar.gz');
     const good = readFileSync(at('inputs', 'gamma.tar.gz'));
@@ -149,6 +160,22 @@ describe('bind --images', () => {
     expect(existsSync(at('out-bad', 'broken.tar.gz.report.json'))).toBe(false);
     expect(readdirSync(at('out-bad')).sort()).toEqual(['alpha', 'alpha.report.json', 'beta.tar', 'beta.tar.report.json']);
     expect(outputDigest(at('out-bad', 'beta.tar'))).toBe(outputs(at('out-1')).get('beta.tar'));
+  });
+});
+
+describe('bind --images: what a line names', () => {
+  it('takes a relative line from the current directory, and binds one ELF file to a file that runs', () => {
+    const dir = at('relative');
+    mkdirSync(join(dir, 'in'), { recursive: true });
+    cpSync(join(ROOT, 'sdk/prebuilt/x86_64/bin/abi2-demo'), join(dir, 'in', 'abi2-demo'));
+    writeFileSync(join(dir, 'relative.list'), 'in/abi2-demo\n');
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'syslayer.js'), 'bind', '--images', 'relative.list', '-o', 'out', '--kernel', '4.11', '--layers', LAYERS, '--json'], { cwd: dir, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as Summary;
+    expect(summary.images.map((i) => [i.input, i.output, i.status])).toEqual([['in/abi2-demo', 'out/abi2-demo', 'bound']]);
+    const run = spawnSync(join(dir, 'out', 'abi2-demo'), ['/etc/hostname'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/abi2-demo: ABI 2/);
   });
 });
 

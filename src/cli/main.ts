@@ -220,12 +220,8 @@ async function run(name: string, operands: string[], rest: string[], options: Re
       const timers = new Timers(entered);
       const { mergeShards } = await import('../commands/merge.js');
       const m = await mergeShards({ image: operands[0]!, shards: operands.slice(1), output: opts.output, kernel: opts.kernel ?? { kind: 'auto' }, layerDirs: opts.layers ?? [], timers, progress: Progress.silent() });
-      const counts: Record<string, number> = {};
-      for (const o of m.outcomes) counts[o.status] = (counts[o.status] ?? 0) + 1;
-      const { reportHeader } = await import('../report/report-header.js');
-      const json = { ...reportHeader('merge'), image: operands[0]!, output: opts.output, key: m.key, shards: m.count, written: m.written, outcomes: counts };
-      const text = `merged ${m.count} shard${m.count === 1 ? '' : 's'} of ${operands[0]} into ${opts.output}: ${m.written} bound files put in; clients: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}\nkey ${m.key}`;
-      await writeReport(process.stdout, opts.json ? `${JSON.stringify(json, null, 1)}\n` : `${text}\n`, 'standard output');
+      const { mergeJson, formatMerge } = await import('../report/merge-report.js');
+      await writeReport(process.stdout, opts.json ? `${JSON.stringify(mergeJson(m, operands[0]!, opts.output), null, 1)}\n` : `${formatMerge(m, operands[0]!, opts.output)}\n`, 'standard output');
       if (opts.perf) process.stderr.write(`${timers.format()}\n`);
       return m.status;
     }

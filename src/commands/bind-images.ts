@@ -48,6 +48,8 @@ export interface ImageEntry {
   /** The image's own bind status: 1 when some client could not be bound (its report names each). */
   exitStatus?: ExitStatus;
   error?: string;
+  /** What went wrong beside the image's own result (it could not be kept in the cache). */
+  warning?: string;
 }
 
 export interface ImagesResult {
@@ -92,8 +94,9 @@ async function bindOne(image: ListedImage, req: ImagesRequest, output: string, r
   const r = result.report;
   const text = `${JSON.stringify({ ...jsonWithNameBytes(reportJson(r.plan, r.outcomes, r.command, r.warnings)), key, keyParts: parts }, null, 1)}\n`;
   writeFileWhole(reportPath, text);
-  if (req.cache !== null) await store(req.cache, key, output, text);
-  return { status: 'bound', key, exitStatus: result.status };
+  // The image is bound whatever happens to the cache: a cache that cannot take it is said, not fatal.
+  const warning = req.cache === null ? undefined : await store(req.cache, key, output, text).then(() => undefined, (error: Error) => `not kept in the cache: ${error.message}`);
+  return { status: 'bound', key, exitStatus: result.status, ...(warning ? { warning } : {}) };
 }
 
 export async function bindImages(req: ImagesRequest): Promise<ImagesResult> {

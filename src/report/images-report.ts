@@ -21,7 +21,7 @@ export function formatImages(r: ImagesResult, o: { shard: Shard | null }): strin
   const lines = r.images.map((i) => {
     const what = i.status === 'failed' ? `${i.input}: ${i.error}`
       : i.status === 'not-in-shard' ? i.input
-      : `${i.input} -> ${i.output}  ${i.key}${i.exitStatus === 1 ? '  (some clients not bound: see its report)' : ''}`;
+      : `${i.input} -> ${i.output}  ${i.key}${i.exitStatus === 1 ? '  (some clients not bound: see its report)' : ''}${i.warning ? `  (${i.warning})` : ''}`;
     return `${i.status.padEnd(width)}  ${what}`;
   });
   const c = counts(r.images);

@@ -2,12 +2,16 @@
 // directory or a file, as bind wrote it) and `DIR/<key hex>/report.json` (its bind report). An
 // entry is made beside its final name and renamed there whole, so a reader never sees half of one,
 // and n shards sharing one cache on a network file system race harmlessly: the first rename wins.
+// An entry left half-made by a killed run stays under its work name (`.<key>.syslayer-tmp-…`),
+// which lookups never see; delete such names when no run is storing.
 // Copies in and out are `cp -a --reflink=auto`: a reflink shares blocks until either side is
 // written. Hardlinks would share inodes, and a later `bind --in-place` of an output (or `sync`)
 // would then rewrite the cache's copy too.
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { RunError } from '../errors.js';
 import { commitWork, workBeside } from '../sinks/work-beside.js';
@@ -60,12 +64,16 @@ export function lookUp(cache: string, key: string): CachedResult | null {
   return existsSync(report) && lstatSync(result, { throwIfNoEntry: false }) ? { result, report } : null;
 }
 
-/** Keeps `output` and its report under `key`, unless the cache has it already. */
+/**
+ * Keeps `output` and its report under `key`, unless the cache has it already. The work name is
+ * this process's own on any machine (host, pid, a random part), and other work names are left
+ * alone: shards on several machines may be storing the same key into one cache at this moment.
+ */
 export async function store(cache: string, key: string, output: string, report: string): Promise<void> {
   mkdirSync(cache, { recursive: true });
   const final = entryOf(cache, key);
   if (existsSync(final)) return;
-  const work = workBeside(final);
+  const work = join(cache, `.${basename(final)}.syslayer-tmp-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     mkdirSync(work);
     await copyResult(output, join(work, RESULT));
