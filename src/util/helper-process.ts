@@ -22,7 +22,7 @@ let hasSetpriv: boolean | undefined; // looked up when a helper is first started
  * `argv` under setpriv (util-linux), which makes the kernel stop it if this process is killed: no
  * orphan goes on writing into a work directory that the next run removes. Without setpriv, as is.
  */
-function orphanSafe(argv: readonly string[]): string[] {
+export function orphanSafe(argv: readonly string[]): string[] {
   return (hasSetpriv ??= onPath('setpriv')) ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : [...argv];
 }
 
