@@ -206,6 +206,8 @@ describe('bind --images: usage errors write nothing', () => {
     refused(['--images', empty, '-o', 'OUT'], /names no image/);
     refused(['--images', at('no-such.list'), '-o', 'OUT'], /no-such\.list: cannot read the list/);
     refused(['--images', list], /-o <dir> names the directory/);
+    // Not the key of a run without --layers, which a cache or an earlier output could answer.
+    refused(['--images', list, '-o', 'OUT', '--layers', at('no-such-layers')], /--layers .*no-such-layers: no such file or directory/);
   });
 });
 

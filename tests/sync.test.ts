@@ -6,7 +6,7 @@
 // The oracles: each client's own bind record (`syslayer inspect --json`, docs/abi.md), which
 // `syslayer verify` re-derives from the original bytes, and the sha256 of the files.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -204,8 +204,8 @@ describe('the image lock', () => {
     const exited = new Promise<number>((resolve) => run.on('exit', (code) => resolve(code ?? -1)));
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(recordedLayer(image, 'usr/bin/abi1-demo'), 'it waits: nothing bound yet').toBeNull();
-    // The holder finishes: it removes its lock and exits.
-    rmSync(lockFile(image));
+    // The holder finishes: it removes its lock, and the state directory it made, and exits.
+    rmSync(join(image, 'var/lib/syslayer'), { recursive: true });
     holder.kill();
     const status = await exited;
     expect(stderr).toMatch(new RegExp(`waiting for the image lock, held by pid ${holder.pid} \\(syslayer sync`));
@@ -223,6 +223,23 @@ describe('the image lock', () => {
       expect(existsSync(lockFile(image)), 'released').toBe(false);
       expect(statSync(join(image, 'var/lib/syslayer')).isDirectory()).toBe(true);
     }
+  }, 60_000);
+
+  it('follows no symlink out of the image: not the lock file\'s, not the state directory\'s', () => {
+    const outside = mkdtempSync(join(work, 'host-'));
+    writeFileSync(join(outside, 'shadow'), 'root:secret\n');
+    mkdirSync(join(image, 'var/lib/syslayer'), { recursive: true });
+    symlinkSync(join(outside, 'shadow'), lockFile(image));
+    const viaLock = syslayer('sync', '--root', image, '--layers', layers);
+    expect(viaLock.status).toBe(1);
+    expect(viaLock.stderr).toContain(`${lockFile(image)}: a symlink: syslayer follows no link out of the image's var/lib/syslayer/`);
+    expect(readFileSync(join(outside, 'shadow'), 'utf8')).toBe('root:secret\n');
+    rmSync(join(image, 'var'), { recursive: true });
+    symlinkSync(outside, join(image, 'var'));
+    const viaDirectory = syslayer('bind', image, '--in-place', '--layers', layers);
+    expect(viaDirectory.status).toBe(1);
+    expect(viaDirectory.stderr).toContain(`${join(image, 'var')}: not a directory (a symlink?)`);
+    expect(readdirSync(outside)).toEqual(['shadow']);
   }, 60_000);
 
   it('a holder killed with SIGKILL leaves no lock behind: the kernel releases it', async () => {

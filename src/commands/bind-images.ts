@@ -18,6 +18,7 @@ import { copyInto, lookUp, readReport, store, writeFileWhole } from '../scale/re
 import { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 import { bind, type ExitStatus } from './image-commands.js';
+import { checkLayerDirs } from '../catalog/layer-dirs.js';
 
 export interface ImagesRequest {
   list: string;
@@ -100,6 +101,9 @@ async function bindOne(image: ListedImage, req: ImagesRequest, output: string, r
 }
 
 export async function bindImages(req: ImagesRequest): Promise<ImagesResult> {
+  // Before anything: a missing one would leave the key as if no --layers were given, and a cached
+  // or up-to-date result made without layers would be taken for this run's.
+  checkLayerDirs(req.layerDirs);
   const list = readImageList(req.list);
   try {
     mkdirSync(req.outDir, { recursive: true });
@@ -108,7 +112,7 @@ export async function bindImages(req: ImagesRequest): Promise<ImagesResult> {
   }
   const images: ImageEntry[] = [];
   const { withRunPool } = await import('../pool/pool.js');
-  await withRunPool(req.threads, async (retire) => {
+  await withRunPool(async (retire) => {
     for (const image of list) {
       const output = join(req.outDir, image.name);
       const report = `${output}.report.json`;

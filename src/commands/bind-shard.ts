@@ -23,6 +23,7 @@ import type { RunReport } from '../pipeline/run.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 import type { CommandResult } from './image-commands.js';
+import { checkLayerDirs } from '../catalog/layer-dirs.js';
 
 export interface ShardRequest {
   input: string;
@@ -36,7 +37,7 @@ export interface ShardRequest {
 }
 
 export async function bindShard(r: ShardRequest): Promise<CommandResult & { manifest: ShardManifest }> {
-  for (const d of r.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
+  checkLayerDirs(r.layerDirs);
   const input = detectInput(r.input);
   if (input.kind !== 'directory' && input.kind !== 'tar') {
     throw new UsageError(`${r.input}: bind --shard of one image takes a directory or a tar image (${input.kind === 'container' ? 'a container image is bound whole, or many of them with --images' : 'one file is not shared out'})`);

@@ -7,6 +7,7 @@ import { inputDigest, listingOf } from '../scale/input-digest.js';
 import { runKey, type KeyParts } from '../scale/run-key.js';
 import { ownFormat } from '../scale/own-format.js';
 import { UsageError } from '../errors.js';
+import { checkLayerDirs } from '../catalog/layer-dirs.js';
 
 export interface DigestResult {
   image: string;
@@ -16,7 +17,7 @@ export interface DigestResult {
 
 export async function digestImage(image: string, o: { kernel: KernelOption; layerDirs: readonly string[] }): Promise<DigestResult> {
   if (image === '-') throw new UsageError('digest: an image on standard input has no key to reuse: name a file or directory');
-  for (const d of o.layerDirs) if (!(await import('node:fs')).existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
+  checkLayerDirs(o.layerDirs);
   const input = detectInput(image);
   const { key, parts } = runKey(await inputDigest(input), { ...o, output: ownFormat(input), containerFormat: input.kind === 'container' ? input.format : undefined });
   return { image, key, keyParts: parts };

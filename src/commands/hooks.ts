@@ -8,6 +8,7 @@ import { dpkgOnRoot, ensureDpkgDatabase } from '../hooks/dpkg-root.js';
 import { HOOKS_PACKAGE, buildHooksPackage, shellQuote } from '../hooks/hooks-package.js';
 import { toolVersion } from '../report/report-header.js';
 import { packageRoot } from '../util/package-root.js';
+import { checkLayerDirs } from '../catalog/layer-dirs.js';
 
 export interface HooksRequest {
   /** install, remove: the root dpkg works on. */
@@ -39,7 +40,7 @@ const debName = () => `${HOOKS_PACKAGE}_${toolVersion()}_all.deb`;
 
 function build(r: HooksRequest, output: string): string {
   const syslayer = r.syslayer ?? defaultSyslayerCommand();
-  for (const d of r.layerDirs ?? []) if (!existsSync(d)) throw new UsageError(`hooks: --layers ${d}: no such file or directory`);
+  checkLayerDirs(r.layerDirs ?? [], 'hooks');
   buildHooksPackage({ output, version: toolVersion(), syslayer, layerDirs: r.layerDirs ?? [] });
   return syslayer;
 }

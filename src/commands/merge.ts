@@ -6,7 +6,7 @@
 // bound clients' bytes put in (every name of a hardlinked one sees them), their attributes copied
 // from the input, the image's state recorded under var/lib/syslayer/ — and renamed into place.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError, UsageError } from '../errors.js';
 import type { KernelOption } from '../catalog/kernel-version.js';
@@ -23,6 +23,7 @@ import type { FileOutcome } from '../transform/file-operations.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
 import type { ExitStatus } from './image-commands.js';
+import { checkLayerDirs } from '../catalog/layer-dirs.js';
 
 export interface MergeRequest {
   image: string;
@@ -84,7 +85,7 @@ function checkFiles(shards: { dir: string; m: ShardManifest }[]): void {
 }
 
 export async function mergeShards(r: MergeRequest): Promise<MergeResult> {
-  for (const d of r.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
+  checkLayerDirs(r.layerDirs);
   const input = detectInput(r.image);
   if (input.kind !== 'directory' && input.kind !== 'tar') throw new UsageError(`${r.image}: merge joins the shards of a directory or tar image`);
   if (r.output === '-') throw new UsageError('-o -: merge writes a file or a directory');

@@ -11,10 +11,11 @@
 // The holder removes the file as it releases the lock, so a full unbind leaves nothing behind. A
 // run that was waiting then holds a lock on a file that is gone: it sees that the name no longer
 // leads to its file and starts again on the new one.
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
+import { startHelper } from '../util/helper-process.js';
 
 import { OWN_DIRECTORY } from '../sinks/own-files.js';
 
@@ -42,7 +43,11 @@ export function describeHolder(h: LockHolder): string {
   return `pid ${h.pid} (syslayer ${h.command}, since ${h.since})`;
 }
 
-/** Makes `root`/var/lib/syslayer as needed; returns the directories it made, outermost first. */
+/**
+ * Makes `root`/var/lib/syslayer as needed; returns the directories it made, outermost first. A
+ * symlink on that path is refused: the lock, the state and the manifests are written there as
+ * root, and an image's `var -> /` would have them written on the host.
+ */
 export function makeStateDirectory(root: string): string[] {
   const created: string[] = [];
   let path = '';
@@ -53,6 +58,7 @@ export function makeStateDirectory(root: string): string[] {
       created.push(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!lstatSync(join(root, path)).isDirectory()) throw new RunError(`${join(root, path)}: not a directory (a symlink?): syslayer keeps its state in ${STATE_DIRECTORY}/ of the image and follows no link out of it`);
     }
   }
   return created;
@@ -67,38 +73,40 @@ function readHolder(file: string): LockHolder | null {
   }
 }
 
-/** flock(1) on the descriptor `fd` (its fd 3): `--nonblock`, or waiting up to `seconds`. True when the lock is ours. */
+/** flock(1)'s arguments for the descriptor passed as its fd 3: `--nonblock`, or waiting up to `seconds`. */
 function flockArgs(wait: number | 'nonblock'): string[] {
-  return ['--exclusive', ...(wait === 'nonblock' ? ['--nonblock'] : ['--wait', String(wait)]), '3'];
+  return ['flock', '--exclusive', ...(wait === 'nonblock' ? ['--nonblock'] : ['--wait', String(wait)]), '3'];
 }
 
-function flockResult(status: number | null, stderr: string, error: Error | undefined): boolean {
-  if (error) throw new RunError(`cannot lock the image: cannot run flock (util-linux): ${error.message}`);
-  if (status === 0) return true;
-  if (status === 1) return false; // held by another (or the wait ran out)
-  throw new RunError(`cannot lock the image: flock: ${stderr.trim() || `exited with ${status}`}`);
-}
-
+/** Whether the lock on `fd` is ours now; false when another holds it (flock's status 1). */
 function tryLock(fd: number): boolean {
-  const r = spawnSync('flock', flockArgs('nonblock'), { stdio: ['ignore', 'ignore', 'pipe', fd], encoding: 'utf8' });
-  return flockResult(r.status, r.stderr ?? '', r.error);
+  const [command, ...args] = flockArgs('nonblock');
+  const r = spawnSync(command!, args, { stdio: ['ignore', 'ignore', 'pipe', fd], encoding: 'utf8' });
+  if (r.error) throw new RunError(`cannot lock the image: cannot run flock (util-linux): ${r.error.message}`);
+  if (r.status === 0 || r.status === 1) return r.status === 0;
+  throw new RunError(`cannot lock the image: ${r.stderr.trim() || `flock exited with ${r.status}`}`);
 }
 
-/** Waits in a child, so that this process (a progress spinner, a signal) goes on meanwhile. */
-function waitForLock(fd: number, seconds: number): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('flock', flockArgs(seconds), { stdio: ['ignore', 'ignore', 'pipe', fd] });
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (error) => reject(new RunError(`cannot lock the image: cannot run flock (util-linux): ${error.message}`)));
-    child.on('close', (code) => {
-      try {
-        resolve(flockResult(code, stderr, undefined));
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
+/** Waits for the lock on `fd` in a child, so that this process (a progress spinner, a signal) goes on meanwhile; false when the time ran out. */
+async function waitForLock(fd: number, seconds: number): Promise<boolean> {
+  const { child, exited } = startHelper(flockArgs(seconds), 'lock the image', { stdio: ['ignore', 'ignore', 'pipe', fd] });
+  try {
+    await exited;
+    return true;
+  } catch (error) {
+    if (child.exitCode === 1) return false;
+    throw error;
+  }
+}
+
+/** Opens (or makes) the lock file, never through a symlink: the image's own `lock -> /etc/shadow` would be emptied as root. */
+function openLockFile(file: string): number {
+  try {
+    return openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new RunError(`${file}: a symlink: syslayer follows no link out of the image's ${STATE_DIRECTORY}/`);
+    throw error;
+  }
 }
 
 /** Whether `file` still names the file open as `fd` (the holder before us removed it as it let go). */
@@ -118,13 +126,16 @@ function stillNamed(fd: number, file: string): boolean {
  * when the run starts waiting.
  */
 export async function takeImageLock(root: string, command: string, waitSeconds = DEFAULT_WAIT_SECONDS, onWait?: (holder: string) => void): Promise<ImageLock> {
-  const created = makeStateDirectory(root);
+  const created: string[] = [];
   const file = join(root, STATE_DIRECTORY, LOCK_NAME);
   const deadline = Date.now() + waitSeconds * 1000;
   let told = false;
   for (;;) {
-    const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o644);
+    // Again on every try: the holder we waited for may have removed the directories it made.
+    for (const dir of makeStateDirectory(root)) if (!created.includes(dir)) created.push(dir);
+    const fd = openLockFile(file);
     try {
+      if (!fstatSync(fd).isFile()) throw new RunError(`${file}: not a regular file: cannot be the image's lock`);
       if (!tryLock(fd)) {
         const holder = readHolder(file);
         const who = holder === null ? `a run that has not said who it is (${file})` : describeHolder(holder);

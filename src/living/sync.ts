@@ -28,6 +28,7 @@ import {
 import { STATE_DIRECTORY, makeStateDirectory, removeEmptyDirectories, takeImageLock } from './image-lock.js';
 import { captureDirectories, restoreDirectories } from '../sinks/directory-times.js';
 import { formatKernelVersion } from '../catalog/kernel-version.js';
+import { checkLayerDirs } from '../catalog/layer-dirs.js';
 
 /** What sync looked at, and what it did: the report's `sync` object (docs/report-json.md). */
 export interface SyncSummary {
@@ -162,7 +163,7 @@ export function noteDirectoryTimes(root: string): { restore(): void } {
 
 /** The sync of the directory image `req.root`: locks it, binds what changed, records the state. */
 export async function syncImage(req: SyncRequest, onWait?: (message: string) => void): Promise<SyncResult> {
-  for (const d of req.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
+  checkLayerDirs(req.layerDirs);
   if (!statSync(req.root, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--root ${req.root}: not a directory (sync binds a directory image in place)`);
   const times = noteDirectoryTimes(req.root);
   const lock = await takeImageLock(req.root, 'sync', req.wait, onWait);

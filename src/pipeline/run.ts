@@ -4,8 +4,6 @@
 // reading and writing its own files; anything with a tar stream on either side goes entry by
 // entry through one pass. Both classify with the same core, decide with the one `decide`, and
 // end in the same report, so a directory and the same image as a tarball report alike.
-import { existsSync } from 'node:fs';
-import { UsageError } from '../errors.js';
 import type { KernelOption } from '../catalog/kernel-version.js';
 import { detectInput, type ImageInput } from '../sources/detect.js';
 import { chooseOutput, STANDARD_STREAM, type ImageOutput } from '../sinks/choose-output.js';
@@ -13,6 +11,7 @@ import type { FileOutcome } from '../transform/file-operations.js';
 import type { Plan } from './plan.js';
 import type { Timers } from '../util/timers.js';
 import type { Progress } from '../util/progress.js';
+import { checkLayerDirs } from '../catalog/layer-dirs.js';
 
 export type CommandName = 'scan' | 'plan' | 'bind' | 'unbind' | 'verify';
 
@@ -51,7 +50,7 @@ export interface RunReport {
 const writes = (c: CommandName) => c === 'bind' || c === 'unbind';
 
 export async function runPipeline(req: RunRequest): Promise<RunReport> {
-  for (const d of req.layerDirs) if (!existsSync(d)) throw new UsageError(`--layers ${d}: no such file or directory`);
+  checkLayerDirs(req.layerDirs);
   const spool = req.input === STANDARD_STREAM
     ? await req.timers.time('spool standard input', async () => (await import('../sources/stdin.js')).spoolStandardInput()) : null;
   try {

@@ -149,21 +149,26 @@ export class WorkerPool {
     await this.piscina.destroy();
   }
 
-  /** The run-wide pool, held open while `work` runs (see withRunPool). */
-  static async holding<T>(threads: number | undefined, work: (retire: () => Promise<void>) => Promise<T>): Promise<T> {
-    let pool: WorkerPool | null = null;
+  /** The run-wide pools, held open while `work` runs (see withRunPool). */
+  static async holding<T>(work: (retire: () => Promise<void>) => Promise<T>): Promise<T> {
+    const pools = new Map<number | undefined, WorkerPool>();
     const retire = async () => {
-      const p = pool;
-      pool = runWide = null;
-      if (p) {
+      const open = [...pools.values()];
+      pools.clear();
+      await Promise.all(open.map((p) => {
         p.held = false;
-        await p.close();
-      }
+        return p.close();
+      }));
     };
-    runWide = { threads, open: () => (pool ??= Object.assign(new WorkerPool(threads), { held: true })) };
+    runWide = (threads) => {
+      const held = pools.get(threads) ?? Object.assign(new WorkerPool(threads), { held: true });
+      pools.set(threads, held);
+      return held;
+    };
     try {
       return await work(retire);
     } finally {
+      runWide = null;
       await retire();
     }
   }
@@ -179,21 +184,22 @@ function catalogContent(catalog: readonly Layer[]): string {
   return h.digest('hex');
 }
 
-/** While bind --images runs: the one pool its images share (made when first wanted). */
-let runWide: { threads: number | undefined; open: () => WorkerPool } | null = null;
+/** While bind --images runs: the pools its images share, one per worker count asked for (made when first wanted). */
+let runWide: ((threads: number | undefined) => WorkerPool) | null = null;
 
 /**
- * A pool for one run: the run-wide one when bind --images holds one with the threads asked for,
- * else a pool of its own. Either way the caller closes it when done (a no-op for the run-wide one).
+ * A pool for one run: while bind --images runs, the run-wide one of that many workers (a directory
+ * image asks for fewer than a tarball: its cp processes take two cores), else a pool of its own.
+ * Either way the caller closes it when done (a no-op for a run-wide one).
  */
 export function openPool(threads?: number): WorkerPool {
-  return runWide && runWide.threads === threads ? runWide.open() : new WorkerPool(threads);
+  return runWide ? runWide(threads) : new WorkerPool(threads);
 }
 
 /**
- * Runs `work` (many images, one after the other) with one pool that every image's run shares, so
+ * Runs `work` (many images, one after the other) with pools that every image's run shares, so
  * that workers start once and each distinct catalog is shared with them once. After an image
- * failed, `retire` closes the pool (its tasks may still be in flight) and the next image gets a
- * fresh one.
+ * failed, `retire` closes them (their tasks may still be in flight) and the next image gets fresh
+ * ones.
  */
 export const withRunPool = WorkerPool.holding;
