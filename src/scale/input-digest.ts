@@ -11,8 +11,8 @@
 // config and layer by digest, and which the container pipeline checks as it reads them.
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { ImageError, RunError } from '../errors.js';
+import { pipeline, type Readable } from 'node:stream';
+import { ImageError } from '../errors.js';
 import { decodeName, printable } from '../names/path-bytes.js';
 import { packDirectory } from '../tar/gnu-tar.js';
 import { decompressor } from '../tar/compression.js';
@@ -49,7 +49,7 @@ const text = (b: Buffer) => printable(decodeName(b));
  * order (whichever name an archive stored first), the others as links to it, so that the order a
  * tool packed them in does not matter.
  */
-export async function canonicalListing(entries: AsyncIterable<ListedEntry>): Promise<string> {
+async function canonicalListing(entries: AsyncIterable<ListedEntry>): Promise<string> {
   const byName = new Map<string, { name: Buffer; entry: ListedEntry; group: string | null }>();
   for await (const e of entries) {
     const name = canonicalName(e.name);
@@ -100,8 +100,8 @@ function tarStream(input: ImageInput): { stream: Readable; done: Promise<void> }
   const file = createReadStream(input.path, { highWaterMark: 1 << 20 });
   const inflate = decompressor(input.compression);
   if (!inflate) return { stream: file, done: Promise.resolve() };
-  file.on('error', (error) => inflate.destroy(error));
-  return { stream: file.pipe(inflate), done: Promise.resolve() };
+  // One error for both, and the file closed when the listing stops early.
+  return { stream: pipeline(file, inflate, () => {}), done: Promise.resolve() };
 }
 
 /** The canonical listing of a directory or tar image (one ELF file: its one line, named `.`). */
@@ -117,8 +117,8 @@ export async function listingOf(input: ImageInput): Promise<string> {
     await done;
     return listing;
   } catch (error) {
-    // A decompressor's or GNU tar's failure (a gzip stream cut short) is the image's, named so.
-    if (error instanceof RunError) throw error;
+    // A decompressor's or GNU tar's failure (a stream cut short) is the image's, named so.
+    if (error instanceof ImageError) throw error;
     throw new ImageError(`${input.name}: cannot read the image: ${(error as Error).message}`);
   } finally {
     stream.destroy();

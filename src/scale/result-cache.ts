@@ -7,29 +7,21 @@
 // Copies in and out are `cp -a --reflink=auto`: a reflink shares blocks until either side is
 // written. Hardlinks would share inodes, and a later `bind --in-place` of an output (or `sync`)
 // would then rewrite the cache's copy too.
-import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { RunError } from '../errors.js';
+import { startHelper } from '../util/helper-process.js';
 import { commitWork, workBeside } from '../sinks/work-beside.js';
-
-const run = promisify(execFile);
 
 const RESULT = 'result';
 const REPORT = 'report.json';
 
 const entryOf = (cache: string, key: string) => join(cache, key.replace(/^sha256:/, ''));
 
-/** `cp -a --reflink=auto from to` (to must not exist). */
-export async function copyResult(from: string, to: string): Promise<void> {
-  try {
-    await run('cp', ['-a', '--reflink=auto', '--', from, to]);
-  } catch (error) {
-    throw new RunError(`cannot copy ${from} to ${to}: ${((error as { stderr?: string }).stderr ?? (error as Error).message).trim()}`);
-  }
+/** `cp -a --reflink=auto from to` (to must not exist); the copy dies with this process. */
+function copyResult(from: string, to: string): Promise<void> {
+  return startHelper(['cp', '-a', '--reflink=auto', '--', from, to], `copy ${from} to ${to}`, { stdio: ['ignore', 'ignore', 'pipe'], orphanSafe: true }).exited;
 }
 
 /** `from` copied to `final` through a work name beside it, renamed at the end. */

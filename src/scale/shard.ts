@@ -28,7 +28,7 @@ export function parseShard(text: string): Shard {
 const crypto = (): typeof import('node:crypto') => createRequire(import.meta.url)('node:crypto');
 
 /** The share a name falls in: the first 48 bits of its sha256, modulo n. */
-export function shareOf(name: Uint8Array | string, count: number): number {
+function shareOf(name: Uint8Array | string, count: number): number {
   const digest = crypto().createHash('sha256').update(name).digest();
   return digest.readUIntBE(0, 6) % count;
 }

@@ -10,8 +10,6 @@ export interface FileView {
   /** `syslayer inspect`'s text of the file, and its `--json` document. */
   text: string;
   json: unknown;
-  /** For a layer object that was not added: why. */
-  note?: string;
 }
 
 /** What `plan` would do with a client for a kernel: the decision and the rule's inputs (as plan --json carries them). */

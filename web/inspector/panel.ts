@@ -78,7 +78,6 @@ export function inspectorPanel(defaultKernel: string | null): HTMLElement {
           : view.kind === 'error' ? h('p', { class: 'problem', role: 'alert' }, `${file.name} is not an ELF file the core can read (see below).`) : null;
         list.append(h('article', { class: 'inspected', 'data-file': file.name, 'data-kind': view.kind },
           h('h3', {}, file.name, h('span', { class: 'kind' }, ` — ${KIND_TEXT[view.kind]}`)), message,
-          view.note ? h('p', { class: 'problem' }, view.note) : null,
           h('pre', { 'data-role': 'inspect-text' }, view.text), plan,
           h('details', {}, h('summary', {}, 'as inspect --json prints it'), h('pre', { 'data-role': 'inspect-json' }, JSON.stringify(view.json, null, 1)))));
         shown.push({ view, plan });

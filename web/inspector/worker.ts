@@ -36,13 +36,10 @@ const api: InspectorApi = {
       const f = record.facts;
       if (f.type === 'REL' && f.syslayer?.layer) {
         view.kind = 'layer';
-        const layer = layerFromBytes(core, name, bytes);
-        if (layer === null) view.note = 'not added to the catalog: the core does not read it as a layer object';
-        else {
-          if (source === 'reference') catalog = [];
-          source = 'dropped';
-          catalog.push(layer);
-        }
+        if (source === 'reference') catalog = [];
+        source = 'dropped';
+        // Scanned again by layerFromBytes, which also links it for each ABI it serves: a few KiB.
+        catalog.push(layerFromBytes(core, name, bytes)!);
       } else {
         view.kind = isClient(f) ? 'client' : 'elf';
         files.set(view.id, f);
