@@ -87,6 +87,12 @@ export interface Recording {
   previous: ImageState | null;
   /** Directories made for var/lib/syslayer by this run. */
   created: readonly string[];
+  /**
+   * A new copy's state records no stat tuples (`stat: ""`): its inodes and ctimes are this run's,
+   * a state that held them would differ between two runs of the same bind, and the copy is often
+   * moved (unpacked, rsynced) before it is synced anyway. Its first sync reads every file once.
+   */
+  statless?: boolean;
 }
 
 /**
@@ -99,8 +105,9 @@ export function recordBinding(root: string, r: Recording): ImageState {
   let core: Core | null = null;
   const files: Record<string, FileState> = {};
   for (const path of [...imageFiles(root, directoryTree(root), [])].flat()) {
-    const stat = statKey(root, path);
-    if (stat === null) continue;
+    const seen = statKey(root, path);
+    if (seen === null) continue;
+    const stat = r.statless ? '' : seen;
     const before = r.previous?.files[path];
     if (r.examined !== null && !r.examined.has(path) && before !== undefined) {
       files[path] = { ...before, stat };
@@ -119,14 +126,14 @@ export function recordBinding(root: string, r: Recording): ImageState {
 }
 
 /**
- * After a bind of `image` to the new directory `root`: its state, as if bound in place (its stat
- * tuples are its own). The directories binding made are the input's (its state says which) and
- * those made now.
+ * After a bind of `image` to the new directory `root`: its state, as if bound in place, but with
+ * no stat tuples (Recording.statless): two runs of one bind write the same state. The directories
+ * binding made are the input's (its state says which) and those made now.
  */
 export function recordCopy(image: string, root: string, r: Omit<Recording, 'examined' | 'previous' | 'created'>): void {
   const created = makeStateDirectory(root);
   const input = readImageState(image);
-  recordBinding(root, { ...r, examined: null, previous: null, created: [...('state' in input ? input.state.created : []), ...created] });
+  recordBinding(root, { ...r, examined: null, previous: null, created: [...('state' in input ? input.state.created : []), ...created], statless: true });
 }
 
 /**
