@@ -10,7 +10,7 @@ import type { KernelOption } from '../catalog/kernel-version.js';
 import { detectInput } from '../sources/detect.js';
 import { chooseOutput } from '../sinks/choose-output.js';
 import { inputDigest } from '../scale/input-digest.js';
-import { outputKind, runKey } from '../scale/run-key.js';
+import { layerDigests, outputKind, runKey } from '../scale/run-key.js';
 import { describeFormat, inOwnFormat } from '../scale/own-format.js';
 import { inShard, type Shard } from '../scale/shard.js';
 import { readImageList, type ListedImage } from '../scale/image-list.js';
@@ -64,25 +64,27 @@ function reportStatus(report: Record<string, unknown>): ExitStatus {
   return clients.some((c) => c.outcome?.status === 'error') ? 1 : 0;
 }
 
-/** The output and its report exist, and the report has `key`: nothing to do. */
-function upToDate(output: string, report: string, key: string): boolean {
-  if (!existsSync(report) || !lstatSync(output, { throwIfNoEntry: false })) return false;
+/** The report, when the output and its report exist and the report has `key`: nothing to do. */
+function upToDate(output: string, report: string, key: string): Record<string, unknown> | null {
+  if (!existsSync(report) || !lstatSync(output, { throwIfNoEntry: false })) return null;
   try {
-    return readReport(report).key === key;
+    const found = readReport(report);
+    return found.key === key ? found : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
-async function bindOne(image: ListedImage, req: ImagesRequest, output: string, reportPath: string): Promise<Omit<ImageEntry, 'input' | 'line' | 'output' | 'report'>> {
+async function bindOne(image: ListedImage, req: ImagesRequest, layers: readonly string[], output: string, reportPath: string): Promise<Omit<ImageEntry, 'input' | 'line' | 'output' | 'report'>> {
   const input = detectInput(image.path, image.given);
   const out = chooseOutput(true, input, output, false);
   if (!inOwnFormat(input, out)) {
     throw new UsageError(`the output is named after the input (${image.name}), which asks for ${outputKind(out)}, but the input is ${describeFormat(input)}: give the input a name that says its format (e.g. .tar.gz)`);
   }
   req.progress.update(`digest: ${image.given}`);
-  const { key, parts } = runKey(await inputDigest(input), { layerDirs: req.layerDirs, kernel: req.kernel, output: out, containerFormat: input.kind === 'container' ? input.format : undefined });
-  if (upToDate(output, reportPath, key)) return { status: 'up-to-date', key, exitStatus: reportStatus(readReport(reportPath)) };
+  const { key, parts } = runKey(await inputDigest(input), { layers, kernel: req.kernel, output: out, containerFormat: input.kind === 'container' ? input.format : undefined });
+  const done = upToDate(output, reportPath, key);
+  if (done) return { status: 'up-to-date', key, exitStatus: reportStatus(done) };
   const hit = req.cache === null ? null : lookUp(req.cache, key);
   if (hit) {
     await copyInto(hit.result, output);
@@ -105,6 +107,8 @@ export async function bindImages(req: ImagesRequest): Promise<ImagesResult> {
   // or up-to-date result made without layers would be taken for this run's.
   checkLayerDirs(req.layerDirs);
   const list = readImageList(req.list);
+  // Every image's key holds the layers' digests: taken once for the run, not per image.
+  const layers = layerDigests(req.layerDirs);
   try {
     mkdirSync(req.outDir, { recursive: true });
   } catch (error) {
@@ -122,7 +126,7 @@ export async function bindImages(req: ImagesRequest): Promise<ImagesResult> {
         continue;
       }
       try {
-        images.push({ ...entry, ...await bindOne(image, req, output, report) });
+        images.push({ ...entry, ...await bindOne(image, req, layers, output, report) });
       } catch (error) {
         // An image refused as a whole (unreadable, corrupt, a usage error of its own such as a
         // container without --kernel) fails alone. So does a bug met on one image, said to be one.

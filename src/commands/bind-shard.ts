@@ -11,7 +11,7 @@ import { detectInput } from '../sources/detect.js';
 import { outputFormatOf } from '../tar/compression.js';
 import { commitWork, workBeside } from '../sinks/work-beside.js';
 import { inputDigest } from '../scale/input-digest.js';
-import { runKey } from '../scale/run-key.js';
+import { layerDigests, runKey } from '../scale/run-key.js';
 import { ownFormat } from '../scale/own-format.js';
 import { FILES, MANIFEST, newManifest, shareScope, type ShardManifest } from '../scale/client-shard.js';
 import { inShard, type Shard } from '../scale/shard.js';
@@ -44,7 +44,7 @@ export async function bindShard(r: ShardRequest): Promise<CommandResult & { mani
   }
   if (r.output === '-' || outputFormatOf(r.output).kind !== 'other') throw new UsageError(`-o ${r.output}: a shard result is a directory`);
   if (resolve(r.output) === resolve(input.path)) throw new UsageError(`-o ${r.output} is the input itself`);
-  const { key, parts } = await r.timers.time('key', async () => runKey(await inputDigest(input), { layerDirs: r.layerDirs, kernel: r.kernel, output: ownFormat(input) }));
+  const { key, parts } = await r.timers.time('key', async () => runKey(await inputDigest(input), { layers: layerDigests(r.layerDirs), kernel: r.kernel, output: ownFormat(input) }));
   const final = resolve(r.output);
   const work = workBeside(final);
   mkdirSync(work);

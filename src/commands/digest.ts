@@ -4,7 +4,7 @@
 import type { KernelOption } from '../catalog/kernel-version.js';
 import { detectInput } from '../sources/detect.js';
 import { inputDigest, listingOf } from '../scale/input-digest.js';
-import { runKey, type KeyParts } from '../scale/run-key.js';
+import { layerDigests, runKey, type KeyParts } from '../scale/run-key.js';
 import { ownFormat } from '../scale/own-format.js';
 import { UsageError } from '../errors.js';
 import { checkLayerDirs } from '../catalog/layer-dirs.js';
@@ -19,7 +19,7 @@ export async function digestImage(image: string, o: { kernel: KernelOption; laye
   if (image === '-') throw new UsageError('digest: an image on standard input has no key to reuse: name a file or directory');
   checkLayerDirs(o.layerDirs);
   const input = detectInput(image);
-  const { key, parts } = runKey(await inputDigest(input), { ...o, output: ownFormat(input), containerFormat: input.kind === 'container' ? input.format : undefined });
+  const { key, parts } = runKey(await inputDigest(input), { layers: layerDigests(o.layerDirs), kernel: o.kernel, output: ownFormat(input), containerFormat: input.kind === 'container' ? input.format : undefined });
   return { image, key, keyParts: parts };
 }
 

@@ -12,7 +12,7 @@ import { RunError, UsageError } from '../errors.js';
 import type { KernelOption } from '../catalog/kernel-version.js';
 import { detectInput } from '../sources/detect.js';
 import { inputDigest } from '../scale/input-digest.js';
-import { canonicalJson, runKey, type KeyParts } from '../scale/run-key.js';
+import { canonicalJson, layerDigests, runKey, type KeyParts } from '../scale/run-key.js';
 import { describeFormat, inOwnFormat, ownFormat } from '../scale/own-format.js';
 import { chooseOutput } from '../sinks/choose-output.js';
 import { FILES, readManifest, type ShardManifest } from '../scale/client-shard.js';
@@ -95,7 +95,7 @@ export async function mergeShards(r: MergeRequest): Promise<MergeResult> {
 
   const shards = shardsOfOneRun(r.shards);
   const made = shards[0]!.m;
-  const { key, parts } = await r.timers.time('key', async () => runKey(await inputDigest(input), { layerDirs: r.layerDirs, kernel: r.kernel, output: ownFormat(input) }));
+  const { key, parts } = await r.timers.time('key', async () => runKey(await inputDigest(input), { layers: layerDigests(r.layerDirs), kernel: r.kernel, output: ownFormat(input) }));
   if (parts.input.digest !== made.keyParts.input.digest) {
     throw new RunError(`${r.image}: its input digest is ${parts.input.digest}, the shards were made from an image whose digest is ${made.keyParts.input.digest}: it changed since, or is another image`);
   }

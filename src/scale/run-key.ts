@@ -86,11 +86,12 @@ export function layerDigests(layerDirs: readonly string[]): string[] {
   return [...digests].sort();
 }
 
-export function runKey(input: InputDigest, o: { layerDirs: readonly string[]; kernel: KernelOption; output: ImageOutput; containerFormat?: 'oci' | 'docker' }): RunKey {
+/** `layers`: layerDigests of the --layers directories, taken once for a run of many images. */
+export function runKey(input: InputDigest, o: { layers: readonly string[]; kernel: KernelOption; output: ImageOutput; containerFormat?: 'oci' | 'docker' }): RunKey {
   const kernel = o.kernel.kind === 'version' ? formatKernelVersion(o.kernel.version) : o.kernel.kind;
   const parts: KeyParts = {
     input,
-    layers: layerDigests(o.layerDirs),
+    layers: [...o.layers],
     options: { kernel, output: outputKind(o.output, o.containerFormat) },
     tool: { version: toolVersion(), core: coreDigest() },
     compressors: compressorsOf(o.output),
