@@ -19,7 +19,8 @@ export function imagesJson(r: ImagesResult, o: { list: string; outDir: string; s
 export function formatImages(r: ImagesResult, o: { shard: Shard | null }): string {
   const width = Math.max(...STATUSES.map((s) => s.length));
   const lines = r.images.map((i) => {
-    const what = i.status === 'failed' ? `${i.input}: ${i.error}`
+    // Most errors name the image already ("x.tar: not a tar image"): not twice.
+    const what = i.status === 'failed' ? (i.error!.startsWith(`${i.input}: `) ? i.error : `${i.input}: ${i.error}`)
       : i.status === 'not-in-shard' ? i.input
       : `${i.input} -> ${i.output}  ${i.key}${i.exitStatus === 1 ? '  (some clients not bound: see its report)' : ''}${i.warning ? `  (${i.warning})` : ''}`;
     return `${i.status.padEnd(width)}  ${what}`;
